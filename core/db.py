@@ -1,0 +1,175 @@
+"""The data layer: one peewee `DatabaseProxy` that every model binds to.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout;
+PostgreSQL (`postgresql://user@host:port/db`) uses a connection pool. A request opens one
+connection in `prepare` and closes it in `on_finish` (see `core.web.base`).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, unquote, urlparse
+
+import peewee as pw
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = pw.DatabaseProxy()
+
+
+class DatabaseURLError(ValueError):
+    """The configured database URL has an unsupported scheme or shape."""
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamp (stored in UTC everywhere; shown in the user's zone)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def make_database(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_000) -> pw.Database:
+    """Build (not connect) a peewee database from a URL: `sqlite:///path` or `postgresql://…`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if url.startswith("sqlite:////"):
+            path = "/" + path.lstrip("/")
+        if path in ("", "/:memory:", ":memory:"):
+            path = ":memory:"
+        elif path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return pw.SqliteDatabase(path, pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": busy_timeout_ms,
+            "synchronous": "normal",
+        }, timeout=busy_timeout_ms / 1000)
+    if parsed.scheme in ("postgres", "postgresql"):
+        if not parsed.path.strip("/"):
+            raise DatabaseURLError(f"database URL {url!r} names no database")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return PooledPostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            max_connections=pool_size,
+            stale_timeout=300,
+            timeout=10,
+            **options,
+        )
+    raise DatabaseURLError(f"unsupported database URL scheme {parsed.scheme!r}: "
+                           "use sqlite:///path or postgresql://user@host/db")
+
+
+def bind(db: pw.Database) -> pw.Database:
+    """Point the shared proxy at a concrete database."""
+    database.initialize(db)
+    return db
+
+
+def is_postgres(db: pw.Database | None = None) -> bool:
+    target = db or database.obj
+    return isinstance(target, pw.PostgresqlDatabase)
+
+
+@contextlib.contextmanager
+def connection() -> Iterator[pw.Database]:
+    """Open a connection for a unit of work (CLI command, job) and always close it."""
+    opened = database.connect(reuse_if_open=True)
+    try:
+        yield database
+    finally:
+        if opened and not database.is_closed():
+            database.close()
+
+
+_after_commit = threading.local()
+
+
+def _callbacks() -> list:
+    if not hasattr(_after_commit, "items"):
+        _after_commit.items = []
+    return _after_commit.items
+
+
+def in_transaction() -> bool:
+    return not database.is_closed() and database.transaction_depth() > 0
+
+
+def on_commit(callback) -> None:
+    """Run `callback()` after the outermost `atomic()` block commits (now, if none is open).
+    A rollback discards it."""
+    if in_transaction():
+        _callbacks().append(callback)
+    else:
+        callback()
+
+
+class _Atomic:
+    """peewee's `atomic()` plus after-commit callbacks for the outermost block."""
+
+    def __init__(self):
+        self._inner = None
+        self._outermost = False
+
+    def __enter__(self):
+        self._outermost = not in_transaction()
+        if self._outermost:
+            _after_commit.items = []
+        self._inner = database.atomic()
+        return self._inner.__enter__()
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            result = self._inner.__exit__(exc_type, exc, tb)
+        except BaseException:
+            if self._outermost:
+                _after_commit.items = []
+            raise
+        if self._outermost:
+            pending, _after_commit.items = _callbacks(), []
+            if exc_type is None:
+                for callback in pending:
+                    callback()
+        return result
+
+
+def atomic() -> _Atomic:
+    """The transaction helper: a transaction, or a savepoint inside one.
+
+    Commits on success and rolls back on any exception; callbacks registered with
+    `on_commit` (after-commit events, job enqueues) run only once the outermost block has
+    committed."""
+    return _Atomic()
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text (portable between SQLite and PostgreSQL)."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                     default=str)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    """Base for every table. Subclasses set `table_name` as `<module>_<thing>`."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class TimestampedModel(BaseModel):
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)

@@ -1,0 +1,63 @@
+"""`huike serve`: bind once, fork N processes, each builds its own registry and connections."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.process
+
+from core.cli.common import CliError, require_install
+from core.config import load_settings
+
+log = logging.getLogger("huike.server")
+
+
+def _check_migrated(registry) -> None:
+    from core.db import connection
+    from core.migrate import installed_versions
+
+    with connection():
+        installed = installed_versions()
+    stale = [m.name for m in registry.manifests if installed.get(m.name) != m.version]
+    if stale:
+        raise CliError("数据库需要迁移，请先运行 `huike migrate` / run `huike migrate` first; "
+                       "not up to date: " + ", ".join(stale))
+
+
+def run_server(data_dir, *, host=None, port=None, processes=None, with_worker=False) -> None:
+    from core.registry import Registry
+    from core.web.app import make_app
+
+    settings = load_settings(data_dir, overrides={"server": {"host": host, "port": port,
+                                                             "processes": processes}})
+    require_install(settings)
+    _check_migrated(Registry.build(settings))
+    server_cfg = settings["server"]
+    sockets = tornado.netutil.bind_sockets(server_cfg["port"], server_cfg["host"])
+    count = server_cfg["processes"]
+    if count != 1:
+        tornado.process.fork_processes(count)  # children return here; parent supervises
+    registry = Registry.build(settings)  # after fork: every process opens its own connections
+    app = make_app(registry)
+    server = tornado.httpserver.HTTPServer(app, xheaders=server_cfg["xheaders"],
+                                           max_body_size=server_cfg["max_body_bytes"])
+    server.add_sockets(sockets)
+    if with_worker:
+        from core.jobs import run_worker
+        threading.Thread(target=run_worker, args=(registry,), daemon=True,
+                         name="huike-worker").start()
+    loop = tornado.ioloop.IOLoop.current()
+
+    def stop(*_):
+        loop.add_callback_from_signal(loop.stop)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("汇客 Huike listening on http://%s:%s (pid %s)", server_cfg["host"],
+             server_cfg["port"], tornado.process.task_id() or "main")
+    loop.start()
+    server.stop()
