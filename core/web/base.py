@@ -84,6 +84,19 @@ class BaseHandler(tornado.web.RequestHandler):
                 return user
         return None
 
+    @property
+    def ctx(self):
+        """The request's `security.context.Context` (built once, after authentication)."""
+        if getattr(self, "_ctx", None) is None:
+            from security.context import Context
+
+            division = self.request.headers.get("X-Division", "")
+            self._ctx = Context(registry=self.registry, user=self.current_user,
+                                division_id=int(division) if division.isdigit() else None,
+                                request_id=getattr(self, "request_id", ""),
+                                ip=self.request.remote_ip or "", via="api")
+        return self._ctx
+
     def require_user(self):
         if self.current_user is None:
             raise APIError(401, "请先登录 / authentication required")

@@ -1,0 +1,1 @@
+"""security.audit (being built)."""
