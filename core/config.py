@@ -56,6 +56,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "lockout_attempts": 5,
         "lockout_window_minutes": 15,
         "password_min_length": 10,
+        "password_min_classes": 2,  # of lower / upper / digit / symbol
+        "admin_requires_2fa": True,  # is_admin users need TOTP even without a 2FA role
+        "totp_issuer": "汇客 Huike",
+        "api_token_default_days": 90,
+        "api_token_max_days": 365,
     },
     "attachments": {
         "max_bytes": 20_971_520,

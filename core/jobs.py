@@ -7,8 +7,10 @@ processes build the same queue to enqueue work; `huike worker` consumes it.
 from __future__ import annotations
 
 import logging
+import threading
 
 from huey import RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
 
 from core import outbox
 from core.db import connection
@@ -61,13 +63,31 @@ def build_huey(registry):
     return registry.cached("huey", build)
 
 
-def run_worker(registry, workers: int | None = None) -> None:
-    """Run the huey consumer in the foreground (what `huike worker` does)."""
-    from huey.consumer import Consumer
+class EmbeddedConsumer(Consumer):
+    """A huey consumer that can run beside the web server: signal handlers are installed only
+    from the main thread (the server owns SIGTERM/SIGINT otherwise)."""
 
+    def _set_signal_handlers(self):
+        if threading.current_thread() is threading.main_thread():
+            super()._set_signal_handlers()
+
+
+def make_consumer(registry, workers: int | None = None, **options) -> Consumer:
     huey = build_huey(registry)
     count = workers or registry.settings["jobs"]["workers"]
     log.info("worker: %s with %d worker threads, %d tasks", type(huey).__name__, count,
              len(huey.huike_tasks))
-    Consumer(huey, workers=count, worker_type="thread", periodic=True,
-             check_worker_health=True).run()
+    options.setdefault("periodic", True)
+    return EmbeddedConsumer(huey, workers=count, worker_type="thread", **options)
+
+
+def run_worker(registry, workers: int | None = None) -> None:
+    """Run the huey consumer in the foreground until SIGINT/SIGTERM (`huike worker`)."""
+    make_consumer(registry, workers, check_worker_health=True).run()
+
+
+def start_embedded_worker(registry, workers: int | None = None) -> Consumer:
+    """Start consumer threads inside the current process (`huike serve --with-worker`)."""
+    consumer = make_consumer(registry, workers, check_worker_health=False)
+    consumer.start()
+    return consumer

@@ -7,6 +7,7 @@ application, the worker, migrations, the CLI — is built from one registry.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +32,10 @@ class Registry:
     # ----------------------------------------------------------------- construction
     @classmethod
     def build(cls, settings: Settings, *, bind_database: bool = True) -> "Registry":
-        extra_roots = [Path(p) for p in settings["modules"]["paths"]]
+        extra_roots = [Path(p).expanduser().resolve() for p in settings["modules"]["paths"]]
+        for root in extra_roots:  # modules in extra folders import as top-level packages
+            if str(root) not in sys.path:
+                sys.path.append(str(root))
         manifests = select_enabled(discover(extra_roots), settings["modules"]["enabled"],
                                    settings["modules"]["disabled"])
         plugins = pluggy.PluginManager(PROJECT)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 
 import tornado.httpserver
 import tornado.ioloop
@@ -46,10 +45,10 @@ def run_server(data_dir, *, host=None, port=None, processes=None, with_worker=Fa
     server = tornado.httpserver.HTTPServer(app, xheaders=server_cfg["xheaders"],
                                            max_body_size=server_cfg["max_body_bytes"])
     server.add_sockets(sockets)
-    if with_worker:
-        from core.jobs import run_worker
-        threading.Thread(target=run_worker, args=(registry,), daemon=True,
-                         name="huike-worker").start()
+    consumer = None
+    if with_worker and tornado.process.task_id() in (None, 0):
+        from core.jobs import start_embedded_worker
+        consumer = start_embedded_worker(registry)  # one consumer, in the first process only
     loop = tornado.ioloop.IOLoop.current()
 
     def stop(*_):
@@ -61,3 +60,5 @@ def run_server(data_dir, *, host=None, port=None, processes=None, with_worker=Fa
              server_cfg["port"], tornado.process.task_id() or "main")
     loop.start()
     server.stop()
+    if consumer is not None:
+        consumer.stop(graceful=True)

@@ -29,15 +29,17 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
 
 
-def check_policy(password: str, min_length: int = 10, login: str | None = None) -> None:
+def check_policy(password: str, min_length: int = 10, login: str | None = None,
+                 min_classes: int = 2) -> None:
     """Raise `PasswordPolicyError` (message in Chinese and English) if the password is weak."""
     problems = []
     if len(password) < min_length:
         problems.append(f"至少 {min_length} 个字符 / at least {min_length} characters")
     classes = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
                    any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
-    if classes < 2:
-        problems.append("至少包含两类字符（大小写字母、数字、符号） / mix at least two character classes")
+    if classes < min_classes:
+        problems.append(f"至少包含 {min_classes} 类字符（小写、大写、数字、符号） / "
+                        f"mix at least {min_classes} character classes")
     if login and login.lower() in password.lower():
         problems.append("不能包含登录名 / must not contain the login name")
     if problems:

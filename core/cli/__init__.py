@@ -44,10 +44,21 @@ def _add_module_commands(group: click.Group) -> None:
     plugins.hook.register_cli(group=group)
 
 
-def main() -> None:
-    from core.cli import commands  # noqa: F401  (registers the core commands on `cli`)
+_built: list[click.Group] = []
 
-    _add_module_commands(cli)
+
+def build_cli() -> click.Group:
+    """The full command group: core commands plus every module's (built once per process)."""
+    if not _built:
+        from core.cli import commands  # noqa: F401  (registers the core commands on `cli`)
+
+        _add_module_commands(cli)
+        _built.append(cli)
+    return cli
+
+
+def main() -> None:
+    build_cli()
     try:
         cli.main(prog_name="huike", standalone_mode=True)
     except (CliError, ConfigError, ManifestError) as exc:
@@ -55,4 +66,4 @@ def main() -> None:
         sys.exit(2)
 
 
-__all__ = ["cli", "main", "CliError", "data_dir_option", "open_registry"]
+__all__ = ["cli", "build_cli", "main", "CliError", "data_dir_option", "open_registry"]
