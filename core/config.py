@@ -51,6 +51,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "security": {
         "key_file": "",  # empty: master.key in the data dir
+        "key_provider": "",  # "package.module:factory" for an HSM; empty: $HUIKE_MASTER_KEY or key_file
+        "key_refresh_seconds": 30,  # running processes pick up a new data-key version this fast
         "session_idle_minutes": 120,
         "session_absolute_hours": 12,
         "lockout_attempts": 5,

@@ -50,6 +50,8 @@ class Registry:
             dbmod.bind(dbmod.make_database(
                 settings.database_url, pool_size=settings["database"]["pool_size"],
                 busy_timeout_ms=settings["database"]["busy_timeout_ms"]))
+            from security.crypto.binding import bind_registry
+            bind_registry(registry)  # encrypted fields use this install's keyring with this db
         return registry
 
     # ----------------------------------------------------------------- hooks

@@ -34,7 +34,10 @@ def run_server(data_dir, *, host=None, port=None, processes=None, with_worker=Fa
     settings = load_settings(data_dir, overrides={"server": {"host": host, "port": port,
                                                              "processes": processes}})
     require_install(settings)
-    _check_migrated(Registry.build(settings))
+    checked = Registry.build(settings)
+    _check_migrated(checked)
+    from security.crypto import require_keys
+    require_keys(checked)  # a missing or wrong master key stops start-up here, with a message
     server_cfg = settings["server"]
     sockets = tornado.netutil.bind_sockets(server_cfg["port"], server_cfg["host"])
     count = server_cfg["processes"]

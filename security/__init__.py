@@ -24,6 +24,18 @@ _EXPORTS = {
     "permissions": "security.policy.api",
     "model_name": "security.policy.names",
     "PermissionTable": "security.policy.table",
+    # field rules, serialisation, row scopes, shares, reveal, scoped access (security.crud)
+    "permitted_fields": "security.fields",
+    "permitted_columns": "security.fields",
+    "check_write": "security.fields",
+    "FieldPermissions": "security.fields",
+    "serialise": "security.serialisation",
+    "scope": "security.scopes",
+    "compile_scope": "security.scopes",
+    "share": "security.shares",
+    "reveal": "security.reveals",
+    "scoped_select": "security.crud",
+    "get_or_404": "security.crud",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -162,3 +162,63 @@ class HttpClient:
 
     def delete(self, path: str, **kwargs):
         return self.request("DELETE", path, **kwargs)
+
+
+_TOTP_SECRETS: dict[tuple[str, str], str] = {}  # (base_url, login) -> secret the helper enrolled
+_TOTP_LAST_STEP: dict[tuple[str, str], int] = {}
+
+
+def _totp_code(secret: str, key: tuple[str, str]) -> str:
+    """A fresh code for `secret`: the current 30 s step, or the next one (the server accepts
+    ±1 step) when this helper already spent the current one — each code is single-use."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    step = max(totp.timecode(time.time()), _TOTP_LAST_STEP.get(key, 0) + 1)
+    while step > totp.timecode(time.time()) + 1:  # both usable steps spent: wait for the next
+        time.sleep(1)
+    _TOTP_LAST_STEP[key] = step
+    return totp.generate_otp(step)
+
+
+def login(http: HttpClient, login: str, password: str, totp: str | None = None) -> dict:
+    """Sign `http` in as a real user through `POST /api/v1/auth/login`; return the answer
+    (`{"state", "xsrf_token", "user", ...}`). The session cookie stays in `http`, and the XSRF
+    token is set as the `X-XSRF-Token` default header, so later writes just work.
+
+    `totp` is a one-time code, or a base32 TOTP secret to generate one from. Without it, a
+    user who needs a second factor (admins) is enrolled on the spot — setup, then confirm with
+    a pyotp code — and the secret is kept on `http.totp_secrets[login]` (and reused for later
+    logins of that user on the same server). Raises AssertionError when login fails."""
+    key = (http.base_url, login)
+    secret = None
+    if totp is not None and not (totp.isdigit() and len(totp) == 6):
+        secret, totp = totp, None
+    secret = secret or _TOTP_SECRETS.get(key)
+    body = {"login": login, "password": password}
+    if totp is not None:
+        body["totp"] = totp
+    elif secret is not None:
+        body["totp"] = _totp_code(secret, key)
+    response = http.post("/api/v1/auth/login", json=body)
+    if response.status_code != 200:
+        raise AssertionError(f"login as {login!r} failed: {response.status_code} {response.text}")
+    data = response.json()
+    http.session.headers["X-XSRF-Token"] = data["xsrf_token"]
+    if data["state"] == "pending_2fa":
+        setup = http.post("/api/v1/auth/totp/setup")
+        assert setup.status_code == 200, setup.text
+        secret = setup.json()["secret"]
+        _TOTP_SECRETS[key] = secret
+        _TOTP_LAST_STEP.pop(key, None)
+        confirm = http.post("/api/v1/auth/totp/confirm", json={"code": _totp_code(secret, key)})
+        assert confirm.status_code == 200, confirm.text
+        data = confirm.json()
+        http.session.headers["X-XSRF-Token"] = data["xsrf_token"]
+    if secret is not None:
+        if not hasattr(http, "totp_secrets"):
+            http.totp_secrets = {}
+        http.totp_secrets[login] = secret
+    return data

@@ -98,6 +98,8 @@ def worker(data_dir, workers):
 
     with open_registry(data_dir) as registry:
         _require_migrated(registry)
+        from security.crypto import require_keys
+        require_keys(registry)  # a missing or wrong master key stops the worker with a message
     run_worker(registry, workers)
 
 

@@ -88,13 +88,16 @@ class BaseHandler(tornado.web.RequestHandler):
     def ctx(self):
         """The request's `security.context.Context` (built once, after authentication)."""
         if getattr(self, "_ctx", None) is None:
+            from core.db import utcnow
             from security.context import Context
 
             division = self.request.headers.get("X-Division", "")
+            # `huike_clock` (an app setting) lets tests move time without sleeping
             self._ctx = Context(registry=self.registry, user=self.current_user,
                                 division_id=int(division) if division.isdigit() else None,
                                 request_id=getattr(self, "request_id", ""),
-                                ip=self.request.remote_ip or "", via="api")
+                                ip=self.request.remote_ip or "", via="api",
+                                clock=self.application.settings.get("huike_clock") or utcnow)
         return self._ctx
 
     def require_user(self):

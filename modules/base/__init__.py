@@ -14,7 +14,8 @@ def register_models():
 
 @hookimpl
 def register_routes(registry):
-    return security_plugin.collect_list("register_routes", registry=registry)
+    from modules.base.handlers import base_routes
+    return [*base_routes(), *security_plugin.collect_list("register_routes", registry=registry)]
 
 
 @hookimpl
@@ -34,6 +35,8 @@ def register_jobs(huey, registry):
 
 @hookimpl
 def on_install(registry, manifest):
+    from modules.base.models import create_extra_indexes
+    create_extra_indexes()
     security_plugin.call_all("on_install", registry=registry, manifest=manifest)
 
 
@@ -42,3 +45,9 @@ def register_cli(group):
     from modules.base.cli import user
     group.add_command(user)
     security_plugin.call_all("register_cli", group=group)
+
+
+@hookimpl
+def load_demo(registry):
+    from modules.base.demo import load_demo as load
+    return load(registry)

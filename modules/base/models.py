@@ -158,3 +158,14 @@ class Attachment(TimestampedModel):
 
 MODELS = [Company, Division, Department, Region, User, UserRegion, Role, UserRole, Sequence,
           Tag, TagLink, Attachment]
+
+
+def create_extra_indexes() -> None:
+    """Indexes peewee cannot declare portably. On PostgreSQL the department path gets a
+    `text_pattern_ops` index so the subtree predicate `path LIKE '/1/4/%'` is an index range
+    scan whatever the database collation (SQLite's GLOB uses the plain index)."""
+    from core.db import database, is_postgres
+
+    if is_postgres():
+        database.execute_sql("CREATE INDEX IF NOT EXISTS base_department_path_pattern "
+                             "ON base_department (path text_pattern_ops)")

@@ -66,7 +66,6 @@ class TotpDevice(BaseModel):
 
     user = pw.ForeignKeyField(User, backref="totp_devices", on_delete="CASCADE", unique=True)
     secret = pw.TextField()
-    encrypted = pw.BooleanField(default=False)
     created_at = pw.DateTimeField(default=utcnow)
     confirmed_at = pw.DateTimeField(null=True)
     last_step = pw.BigIntegerField(default=0)

@@ -1,0 +1,235 @@
+"""Row scopes compiled to SQL: which records of a model the caller may read or write.
+
+A business model declares where its scope columns are (class attributes):
+
+    __scope__ = {"owner": "owner", "division": "division", "region": "region"}  # any may be absent
+    __scope_parent__ = "account"   # children follow the parent record's scope
+
+Levels (narrowest to widest): `none`, `own` (owner is me), `subordinates` (owner is me or
+below me in the manager chain — a recursive CTE), `department` (owner in my department),
+`department_subtree` (owner anywhere under my department — one materialised-path predicate),
+`region` (record region among my regions), `division` (any record of the division), `all`
+(no row filter; held through a `*` domain it spans every division). Every level from `own`
+upwards includes the caller's own records. A level that needs a column the model lacks
+grants nothing beyond what the other columns allow (no owner → no own records).
+
+`compile_scope(ctx, Model, level, division_id)` is the pure level → SQL step;
+`scope(ctx, Model, op)` applies it to the caller's level (`security.permissions(ctx)`: the
+widest across the roles that apply in the current division), inherits a parent's scope, and
+ORs in record shares. The result is a
+peewee expression with subqueries — nothing is filtered in Python — cached per request.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+import peewee as pw
+
+from modules.base.models import Department, User, UserRegion
+from security.policy.names import SCOPE_LEVELS, model_name
+
+TRUE = pw.SQL("1 = 1")
+FALSE = pw.SQL("1 = 0")
+READ_OPS = ("read", "get", "list", "count", "search", "export")
+WRITE_OPS = ("write", "update", "delete")
+
+
+def scope_op(op: str) -> str:
+    """The scope an operation needs: `read` (list, get, count, search, export) or `write`
+    (update, delete)."""
+    if op in READ_OPS:
+        return "read"
+    if op in WRITE_OPS:
+        return "write"
+    raise ValueError(f"unknown scope operation {op!r}")
+
+
+def any_of(terms) -> pw.Node:
+    """OR of expressions, folding the TRUE/FALSE constants away."""
+    kept = []
+    for term in terms:
+        if term is None or term is FALSE:
+            continue
+        if term is TRUE:
+            return TRUE
+        kept.append(term)
+    return reduce(operator.or_, kept) if kept else FALSE
+
+
+def both(left, right) -> pw.Node:
+    """AND of two expressions, folding the constants."""
+    if left is FALSE or right is FALSE:
+        return FALSE
+    if left is TRUE:
+        return right
+    if right is TRUE:
+        return left
+    return left & right
+
+
+# ------------------------------------------------------------------ the caller's org facts
+@dataclass(frozen=True)
+class OrgFacts:
+    """Where the caller sits: computed once per request."""
+
+    user_id: int | None
+    department_id: int | None
+    department_path: str | None
+
+    @property
+    def department_ancestors(self) -> tuple[int, ...]:
+        """Ids on the caller's department path, root first, own department last."""
+        path = (self.department_path or "").strip("/")
+        return tuple(int(p) for p in path.split("/")) if path else ()
+
+
+def org_facts(ctx) -> OrgFacts:
+    def build():
+        user = ctx.user
+        if user is None:
+            return OrgFacts(None, None, None)
+        dept_id = user.department_id
+        path = (Department.select(Department.path).where(Department.id == dept_id).scalar()
+                if dept_id is not None else None)
+        return OrgFacts(user.id, dept_id, path)
+
+    return ctx.cached("security.org", build)
+
+
+def subordinates_query(user_id: int) -> pw.Select:
+    """Ids of everyone below `user_id` in the manager chain (any depth), as a recursive CTE
+    subquery; `UNION` (not ALL) makes it stop on a cyclic chain."""
+    base = (User.select(User.id).where(User.manager == user_id)
+            .cte("security_subordinates", recursive=True, columns=("id",)))
+    below = User.alias("security_sub_user")
+    cte = base.union(below.select(below.id).join(base, on=(below.manager == base.c.id)))
+    return cte.select_from(cte.c.id)
+
+
+def department_users(department_id: int) -> pw.Select:
+    return User.select(User.id).where(User.department == department_id)
+
+
+def subtree_users(path: str) -> pw.Select:
+    from modules.base.services import subtree_predicate
+
+    dept = Department.alias("security_scope_dept")
+    return (User.select(User.id).join(dept, on=(User.department == dept.id))
+            .where(subtree_predicate(dept.path, path)))
+
+
+def region_ids(user_id: int) -> pw.Select:
+    return UserRegion.select(UserRegion.region).where(UserRegion.user == user_id)
+
+
+# ------------------------------------------------------------------ compilation
+def scope_columns(model) -> dict[str, pw.Field]:
+    """The model's declared scope columns `{"owner"|"division"|"region": field}`."""
+    declared = getattr(model, "__scope__", None) or {}
+    unknown = set(declared) - {"owner", "division", "region"}
+    if unknown:
+        raise ValueError(f"{model.__name__}.__scope__ has unknown keys {sorted(unknown)}")
+    fields = model._meta.fields
+    try:
+        return {key: fields[column] for key, column in declared.items() if column}
+    except KeyError as exc:
+        raise ValueError(f"{model.__name__}.__scope__ names no field {exc.args[0]!r}") from None
+
+
+def level_predicate(ctx, model, level: str) -> pw.Node:
+    """The row predicate of one level, before any division restriction."""
+    if level not in SCOPE_LEVELS:
+        raise ValueError(f"unknown scope level {level!r}")
+    if level in ("division", "all"):
+        return TRUE
+    if level == "none":
+        return FALSE
+    org = org_facts(ctx)
+    if org.user_id is None:
+        return FALSE
+    columns = scope_columns(model)
+    owner, region = columns.get("owner"), columns.get("region")
+    own = owner == org.user_id if owner is not None else FALSE
+    if level == "own":
+        return own
+    if level == "region":
+        return any_of([own, region.in_(region_ids(org.user_id)) if region is not None else None])
+    if owner is None:
+        return FALSE
+    if level == "subordinates":
+        return own | owner.in_(subordinates_query(org.user_id))
+    if org.department_id is None:
+        return own
+    if level == "department":
+        return own | owner.in_(department_users(org.department_id))
+    return own | owner.in_(subtree_users(org.department_path))  # department_subtree
+
+
+def compile_scope(ctx, model, level: str, division_id: int | None) -> pw.Node:
+    """Records of `model` that `level` grants the caller within division `division_id`
+    (None: in every division). Models without a division column are not split by division."""
+    predicate = level_predicate(ctx, model, level)
+    division = scope_columns(model).get("division")
+    if division_id is None or division is None or predicate is FALSE:
+        return predicate
+    return both(division == division_id, predicate)
+
+
+def _own_scope(ctx, model, op: str) -> pw.Node:
+    """The model's rows the caller's roles grant: the widest scope level across the roles
+    that apply in the current division (`security.permissions`), within that division —
+    or everywhere when `all` comes from a cross-division role (held in `*` by a `*` rule)."""
+    import security
+
+    table = security.permissions(ctx)
+    name = model_name(model)
+    level = table.scope_level(name, op)
+    if level == "none":
+        return FALSE
+    if level == "all" and table.scope_global(name, op):
+        return TRUE
+    if table.division_id is None and "division" in scope_columns(model):
+        return FALSE  # no current division: no division's records
+    return compile_scope(ctx, model, level, table.division_id)
+
+
+def _parent_scope(ctx, model, op: str, parent_name: str) -> pw.Node:
+    """Children follow their parent: `parent IN (parents in scope)`; rows without a parent
+    follow the child's own `__scope__` when it declares one, else nobody's."""
+    field = model._meta.fields.get(parent_name)
+    if not isinstance(field, pw.ForeignKeyField):
+        raise ValueError(f"{model.__name__}.__scope_parent__ = {parent_name!r} is not a "
+                         "foreign key")
+    parent = field.rel_model
+    parent_scope = scope(ctx, parent, op)
+    if parent_scope is TRUE:
+        inherited = field.is_null(False)
+    elif parent_scope is FALSE:
+        inherited = FALSE
+    else:
+        inherited = field.in_(parent.select(parent._meta.primary_key).where(parent_scope))
+    orphans = (both(field.is_null(), _own_scope(ctx, model, op))
+               if getattr(model, "__scope__", None) else FALSE)
+    return any_of([inherited, orphans])
+
+
+def scope(ctx, model, op: str = "read") -> pw.Node:
+    """The caller's row scope on `model` for `op` as one peewee expression (cached per
+    request): the role-granted rows (or the parent's scope), OR record shares."""
+    from security.shares import share_predicate
+
+    op = scope_op(op)
+
+    def build():
+        parent_name = getattr(model, "__scope_parent__", None)
+        rows = (_parent_scope(ctx, model, op, parent_name) if parent_name
+                else _own_scope(ctx, model, op))
+        if rows is TRUE:
+            return TRUE
+        org = org_facts(ctx)
+        return any_of([rows, share_predicate(model, op, org.user_id, org.department_id,
+                                             org.department_ancestors)])
+
+    return ctx.cached(("security.scope", model_name(model), op), build)
