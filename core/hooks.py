@@ -64,3 +64,14 @@ class ModuleSpecs:
     @hookspec
     def register_authenticators(self, registry):
         """Return callables `authenticate(handler) -> user | None`, tried in load order."""
+
+    @hookspec
+    def register_handover(self, registry):
+        """Return handover providers: objects with `label`, `count(ctx, from_user) -> int` and
+        `move(ctx, from_user, assign) -> list[(model, id, to_user)]` where `assign(record) -> User`
+        picks the receiving user (离职交接: a departing user's records move to others)."""
+
+    @hookspec
+    def register_timeline_models(self, registry):
+        """Return `{res_model: Model}` for parent records that own a timeline (activities and
+        tasks with that `res_model`); the timeline checks the parent is in the caller's scope."""

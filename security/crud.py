@@ -94,10 +94,15 @@ def list_rows(ctx, model, where=None, order_by=None, limit: int = 50,
 
 
 def export_rows(ctx, model, where=None, order_by=None, batch: int = 1000) -> Iterator[dict]:
-    """Every record in the caller's read scope, serialised, streamed (the `export` right)."""
+    """Every record in the caller's read scope, serialised, streamed (the `export` right).
+    The export is audited (model and exported fields) before the first row is produced."""
+    from security import audit
+
     query = scoped_select(ctx, model, "export", where)
     query = query.order_by(*(order_by or (model._meta.primary_key,)))
     plan = field_plan(ctx, model)
+    audit.record(ctx, audit.EXPORT, model=model._meta.table_name,
+                 details={"fields": [name for name, _ in plan]})
     rows = []
     for row in query.dicts().iterator():
         rows.append(row)

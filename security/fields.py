@@ -2,7 +2,9 @@
 
 The levels come from the caller's compiled permission table
 (`security.permissions(ctx).field_level(model, field)`: the most permissive across the
-caller's roles; a field without a rule follows the model). This module turns them into:
+caller's roles; a field without a rule follows the model). The primary key is always
+read-only, and so are the fields the system maintains (`__readonly__ = ("created_at",
+"updated_at")` by default; a model may declare its own tuple). This module turns them into:
 
 - `permitted_fields(ctx, Model, op)` → `FieldPermissions` (what may be read, masked, written);
 - `permitted_columns(ctx, Model)` → the columns to SELECT, so hidden values never leave
@@ -22,6 +24,7 @@ from core.web.base import APIError
 from security.policy.names import FIELD_LEVELS as LEVELS, model_name
 
 WRITE_OPS = ("write", "create", "update")
+SYSTEM_READONLY = ("created_at", "updated_at")
 REASONS = {"hidden": "hidden", "masked": "masked", "read": "read-only"}
 
 
@@ -67,16 +70,20 @@ def field_levels(table, model) -> dict[str, str]:
     """Every field of `model` → its level in the permission `table`, in field order.
 
     The primary key is always readable and never writable: ids address records, they are
-    not data."""
+    not data. Fields the system maintains (`__readonly__`, by default `created_at` and
+    `updated_at`) are at most readable, whatever the rules say."""
     name = model_name(model)
     pk = model._meta.primary_key
+    readonly = set(getattr(model, "__readonly__", SYSTEM_READONLY))
     levels = {}
     for field in model._meta.sorted_fields:
         level = table.field_level(name, field.name)
         if level not in LEVELS:
             raise ValueError(f"field rule for {name}.{field.name} is {level!r}, "
                              f"expected one of {', '.join(LEVELS)}")
-        levels[field.name] = "read" if field is pk else level
+        if field is pk or (field.name in readonly and level == "write"):
+            level = "read"
+        levels[field.name] = level
     return levels
 
 

@@ -72,3 +72,5 @@ class RevealHandler(BaseHandler):
 
 
 ROUTES = [(r"/api/v1/reveal", RevealHandler)]
+# the action descriptor for a module's `register_actions` hook (so the rules API knows it)
+ACTIONS = [{"name": "reveal", "label": "查看明文", "label_en": "Reveal a masked value"}]

@@ -28,6 +28,7 @@ from functools import reduce
 import peewee as pw
 
 from modules.base.models import Department, User, UserRegion
+from security.fragments import subquery
 from security.policy.names import SCOPE_LEVELS, model_name
 
 TRUE = pw.SQL("1 = 1")
@@ -69,36 +70,47 @@ def both(left, right) -> pw.Node:
     return left & right
 
 
+class _InSubquery(pw.Expression):
+    """`lhs IN (subquery)`. peewee renders an IN's right side a second time only to see
+    whether it is the empty list `()`; for nested scopes (children of children) that makes
+    compiling quadratic. A subquery is never that empty list."""
+
+    def _is_rhs_empty(self, rhs, ctx):
+        return False
+
+
+def in_subquery(lhs, query: pw.Select) -> pw.Expression:
+    return _InSubquery(lhs, pw.OP.IN, query)
+
+
 # ------------------------------------------------------------------ the caller's org facts
 @dataclass(frozen=True)
 class OrgFacts:
-    """Where the caller sits: computed once per request."""
+    """Where the caller sits (from the authenticated user row, no query)."""
 
     user_id: int | None
     department_id: int | None
-    department_path: str | None
-
-    @property
-    def department_ancestors(self) -> tuple[int, ...]:
-        """Ids on the caller's department path, root first, own department last."""
-        path = (self.department_path or "").strip("/")
-        return tuple(int(p) for p in path.split("/")) if path else ()
 
 
 def org_facts(ctx) -> OrgFacts:
+    user = ctx.user
+    if user is None:
+        return OrgFacts(None, None)
+    return OrgFacts(user.id, user.department_id)
+
+
+def department_path(ctx) -> str | None:
+    """The caller's department path `/1/4/9/` (one query, once per request)."""
     def build():
-        user = ctx.user
-        if user is None:
-            return OrgFacts(None, None, None)
-        dept_id = user.department_id
-        path = (Department.select(Department.path).where(Department.id == dept_id).scalar()
-                if dept_id is not None else None)
-        return OrgFacts(user.id, dept_id, path)
+        dept_id = org_facts(ctx).department_id
+        if dept_id is None:
+            return None
+        return Department.select(Department.path).where(Department.id == dept_id).scalar()
 
-    return ctx.cached("security.org", build)
+    return ctx.cached("security.department_path", build)
 
 
-def subordinates_query(user_id: int) -> pw.Select:
+def subordinates_query(user_id) -> pw.Select:
     """Ids of everyone below `user_id` in the manager chain (any depth), as a recursive CTE
     subquery; `UNION` (not ALL) makes it stop on a cyclic chain."""
     base = (User.select(User.id).where(User.manager == user_id)
@@ -108,11 +120,12 @@ def subordinates_query(user_id: int) -> pw.Select:
     return cte.select_from(cte.c.id)
 
 
-def department_users(department_id: int) -> pw.Select:
+def department_users(department_id) -> pw.Select:
     return User.select(User.id).where(User.department == department_id)
 
 
 def subtree_users(path: str) -> pw.Select:
+    """Users whose department lies under `path` (one indexed path predicate)."""
     from modules.base.services import subtree_predicate
 
     dept = Department.alias("security_scope_dept")
@@ -120,7 +133,7 @@ def subtree_users(path: str) -> pw.Select:
             .where(subtree_predicate(dept.path, path)))
 
 
-def region_ids(user_id: int) -> pw.Select:
+def region_ids(user_id) -> pw.Select:
     return UserRegion.select(UserRegion.region).where(UserRegion.user == user_id)
 
 
@@ -155,16 +168,24 @@ def level_predicate(ctx, model, level: str) -> pw.Node:
     if level == "own":
         return own
     if level == "region":
-        return any_of([own, region.in_(region_ids(org.user_id)) if region is not None else None])
+        mine = (in_subquery(region, subquery(("regions",), region_ids, [org.user_id]))
+                if region is not None else None)
+        return any_of([own, mine])
     if owner is None:
         return FALSE
     if level == "subordinates":
-        return own | owner.in_(subordinates_query(org.user_id))
-    if org.department_id is None:
+        return own | in_subquery(owner, subquery(("subordinates",), subordinates_query,
+                                                 [org.user_id]))
+    path = department_path(ctx) if org.department_id is not None else None
+    if path is None:
         return own
     if level == "department":
-        return own | owner.in_(department_users(org.department_id))
-    return own | owner.in_(subtree_users(org.department_path))  # department_subtree
+        return own | in_subquery(owner, subquery(("department_users",), department_users,
+                                                 [org.department_id]))
+    # department_subtree: the path is part of the text (its LIKE pattern must be a constant
+    # for the index to serve it), so each department has its own cached text
+    return own | in_subquery(owner, subquery(("subtree_users", path),
+                                             lambda: subtree_users(path), []))
 
 
 def compile_scope(ctx, model, level: str, division_id: int | None) -> pw.Node:
@@ -209,7 +230,8 @@ def _parent_scope(ctx, model, op: str, parent_name: str) -> pw.Node:
     elif parent_scope is FALSE:
         inherited = FALSE
     else:
-        inherited = field.in_(parent.select(parent._meta.primary_key).where(parent_scope))
+        inherited = in_subquery(field, parent.select(parent._meta.primary_key)
+                                .where(parent_scope))
     orphans = (both(field.is_null(), _own_scope(ctx, model, op))
                if getattr(model, "__scope__", None) else FALSE)
     return any_of([inherited, orphans])
@@ -228,8 +250,6 @@ def scope(ctx, model, op: str = "read") -> pw.Node:
                 else _own_scope(ctx, model, op))
         if rows is TRUE:
             return TRUE
-        org = org_facts(ctx)
-        return any_of([rows, share_predicate(model, op, org.user_id, org.department_id,
-                                             org.department_ancestors)])
+        return any_of([rows, share_predicate(ctx, model, op)])
 
     return ctx.cached(("security.scope", model_name(model), op), build)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import peewee as pw
 
-from core.db import BaseModel, atomic, utcnow
+from core.db import BaseModel, atomic, database, utcnow
 from core.web.base import APIError
 from modules.base.models import Department, User
+from security.fragments import rendered, subquery
 from security.policy.names import model_name
 
 PERMS = ("read", "write")
@@ -41,22 +42,64 @@ class Share(BaseModel):
 MODELS = [Share]
 
 
-def share_predicate(model, op: str, user_id: int | None, department_id: int | None,
-                    ancestor_ids: tuple[int, ...]):
-    """`Model.id IN (shared rows)` for a user in a department whose path holds
-    `ancestor_ids` (its own id last); None when the caller is anonymous."""
-    if user_id is None:
-        return None
-    perms = PERMS if op == "read" else ("write",)
+def _targets(user_id, department_id=None):
+    """Shares reaching a user: to them, to their department, or to a department above it
+    with `subtree` (found in SQL: a department whose path prefixes the user's)."""
     targets = Share.user == user_id
     if department_id is not None:
-        targets |= Share.department == department_id
-        parents = [i for i in ancestor_ids if i != department_id]
-        if parents:
-            targets |= (Share.subtree == True) & Share.department.in_(parents)  # noqa: E712
-    shared = (Share.select(Share.res_id)
-              .where((Share.model == model_name(model)) & Share.perm.in_(perms) & targets))
-    return model._meta.primary_key.in_(shared)
+        mine = Department.alias("security_share_mine")
+        above = Department.alias("security_share_above")
+        ancestors = (Department.select(above.id).from_(above, mine)
+                     .where((mine.id == department_id)
+                            & (pw.fn.SUBSTR(mine.path, 1, pw.fn.LENGTH(above.path))
+                               == above.path)))
+        targets |= (Share.department == department_id) | (
+            (Share.subtree == True) & Share.department.in_(ancestors))  # noqa: E712
+    return targets
+
+
+def _values(ctx) -> list:
+    user = ctx.user
+    return [user.id] + ([user.department_id] if user.department_id is not None else [])
+
+
+def shared_perms(ctx) -> dict[str, frozenset[str]]:
+    """`{model name: {perms}}` of the shares reaching the caller — one query per request, so
+    scopes skip the share subquery (and keep their index-only plan) for models nobody
+    shared with the caller."""
+    def build():
+        if ctx.user is None:
+            return {}
+        values = _values(ctx)
+        sql, params = rendered(
+            ("shared_perms", len(values)),
+            lambda *slots: Share.select(Share.model, Share.perm).distinct().where(
+                _targets(*slots)), values)
+        found: dict[str, set] = {}
+        for model, perm in database.execute_sql(sql, params).fetchall():
+            found.setdefault(model, set()).add(perm)
+        return {model: frozenset(perms) for model, perms in found.items()}
+
+    return ctx.cached("security.shared_perms", build)
+
+
+def share_predicate(ctx, model, op: str):
+    """`Model.id IN (rows shared with the caller)` for op `read` (read or write shares) or
+    `write`; None when no share of this model reaches the caller."""
+    from security.scopes import in_subquery
+
+    name = model_name(model)
+    perms = PERMS if op == "read" else ("write",)
+    if not set(perms) & shared_perms(ctx).get(name, frozenset()):
+        return None
+    values = _values(ctx)
+
+    def build(name_slot, *slots):
+        return (Share.select(Share.res_id)
+                .where((Share.model == name_slot) & Share.perm.in_(perms) & _targets(*slots)))
+
+    shared = subquery(("shares", op, len(values)), build, [name, *values])
+    return in_subquery(model._meta.primary_key, shared)
 
 
 def _check_target(user, department, perm: str) -> None:

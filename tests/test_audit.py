@@ -91,6 +91,8 @@ def test_sensitive_values_are_stored_only_as_hashes(install):
     expected = "sha256:" + hashlib.sha256("13800138000".encode()).hexdigest()
     assert stored.details["phone"] == expected == audit.hash_value("13800138000")
     assert stored.details["field"] == "phone"
+    assert audit.hash_value(b"\x00\x01") == "sha256:" + hashlib.sha256(b"\x00\x01").hexdigest()
+    assert audit.hash_value(42) == "sha256:" + hashlib.sha256(b"42").hexdigest()
     assert stored.details["changes"]["id_number"]["old"] is None
     assert stored.details["changes"]["id_number"]["new"].startswith("sha256:")
     raw = database.execute_sql("SELECT details FROM security_audit").fetchone()[0]

@@ -81,19 +81,17 @@ def test_login_me_logout_round_trip(http):
 def test_logout_revokes_the_session_server_side(http):
     """A copy of the cookie kept by an attacker is worthless after logout."""
     make_user()
-    data = login(http, "alice", PASSWORD)
+    login(http, "alice", PASSWORD)
     stolen = http.session.cookies.get("huike_session")
     assert http.post("/api/v1/auth/logout").status_code == 200
     replay = HttpClient(http.base_url)
     replay.session.cookies.set("huike_session", stolen)
     error_of(replay.get("/api/v1/auth/me"), 401)
-    assert data["xsrf_token"]
 
 
 def test_session_cookie_flags(http):
     make_user()
     response = http.post("/api/v1/auth/login", json={"login": "alice", "password": PASSWORD})
-    cookies = response.headers["Set-Cookie"]
     session_cookie = next(c for c in response.raw.headers.getlist("Set-Cookie")
                           if c.startswith("huike_session="))
     xsrf_cookie = next(c for c in response.raw.headers.getlist("Set-Cookie")
@@ -102,7 +100,6 @@ def test_session_cookie_flags(http):
     assert "Secure" not in session_cookie  # plain http, cookie_secure off
     assert "HttpOnly" not in xsrf_cookie and "SameSite=Lax" in xsrf_cookie
     assert xsrf_cookie.split(";")[0] == f"huike_xsrf={response.json()['xsrf_token']}"
-    assert cookies
 
 
 def test_session_id_is_stored_hashed(http):

@@ -138,3 +138,12 @@ def test_login_helper_sets_the_xsrf_header(http):
     make_user()
     data = login(http, "alice", PASSWORD)
     assert http.session.headers["X-XSRF-Token"] == data["xsrf_token"]
+
+
+def test_login_accepts_json_only(http):
+    """A cross-site form (text/plain or urlencoded) cannot log anyone in (login CSRF)."""
+    make_user()
+    body = '{"login": "alice", "password": "%s"}' % PASSWORD
+    error_of(http.post("/api/v1/auth/login", data=body, headers={"Content-Type": "text/plain"}),
+             415, "unsupported_media_type")
+    assert "huike_session" not in http.session.cookies

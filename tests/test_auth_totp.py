@@ -138,3 +138,12 @@ def test_admin_2fa_requirement_is_configurable(tmp_path, database_url):
         with LiveServer(inst.registry) as live:
             data = login(HttpClient(live.base_url), "admin", ADMIN_PASSWORD)
             assert data["state"] == "active" and not data["totp_enrolled"]
+
+
+def test_totp_secret_is_encrypted_at_rest(chttp, clock):
+    from core.db import database
+
+    _login(chttp, "admin", ADMIN_PASSWORD)
+    secret = _enrol(chttp, clock)
+    stored = database.execute_sql("SELECT secret FROM security_totp").fetchone()[0]
+    assert secret not in stored and stored.startswith("v")

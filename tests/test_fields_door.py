@@ -13,7 +13,8 @@ from security import check_write, crud, permitted_columns, permitted_fields, rev
 from security.audit import AuditEntry
 from security.context import Context
 from tests.test_scope_org import (  # noqa: F401
-    TEST_MODELS, T_Account, assign, count_queries, define_role, org, scope_lines,
+    TEST_MODELS, T_Account, T_Activity, assign, count_queries, define_role, install, org,
+    scope_lines,
 )
 
 ACCOUNT = "t_account"
@@ -73,6 +74,9 @@ def test_get_and_export_use_the_same_rules(rep):
     assign(rep, "rep1", "t_exporter")
     exported = list(crud.export_rows(rep.ctx("rep1"), T_Account))
     assert exported == [one]
+    [entry] = AuditEntry.select().where(AuditEntry.action == "export")
+    assert entry.model == "t_account" and entry.actor_id == rep.users["rep1"].id
+    assert "note" not in entry.details["fields"] and "phone" in entry.details["fields"]
 
 
 def test_hidden_columns_never_leave_the_database(rep):
@@ -131,6 +135,16 @@ def test_write_to_forbidden_fields_lists_them_all(rep):
     assert err.value.fields["note"] == "hidden"
     assert T_Account.get_by_id(rep.accounts["a_rep1"].id).name == "a_rep1"
     assert check_write(ctx, T_Account, {"name": "ok", "signed_at": utcnow()})
+
+
+def test_system_fields_are_read_only_even_for_admins(rep, install):
+    ctx = admin_ctx(install)
+    with pytest.raises(APIError) as err:
+        check_write(ctx, T_Activity, {"subject": "ok", "created_at": utcnow(),
+                                      "updated_at": utcnow()})
+    assert err.value.fields == {"created_at": "read-only", "updated_at": "read-only"}
+    assert check_write(ctx, T_Activity, {"subject": "ok"})
+    assert permitted_fields(ctx, T_Activity, "read").level("created_at") == "read"
 
 
 def test_unknown_fields_are_400(rep):

@@ -5,7 +5,7 @@ import pytest
 
 from modules.base import services
 from security.scopes import FALSE, TRUE, compile_scope, scope_op
-from tests.test_scope_org import T_Account, T_Contact, org  # noqa: F401
+from tests.test_scope_org import T_Account, install, org  # noqa: F401
 
 
 def visible(org, login, level, division=None, model=T_Account):

@@ -11,7 +11,8 @@ from security import crud
 from security.scopes import TRUE, scope
 from security.shares import Share, share, shares_of, unshare
 from tests.test_scope_org import (  # noqa: F401
-    T_Account, T_Activity, T_Contact, assign, count_queries, define_role, org, scope_lines,
+    T_Account, T_Activity, T_Contact, assign, count_queries, define_role, install, org,
+    scope_lines,
 )
 
 ACCOUNT = "t_account"

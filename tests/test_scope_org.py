@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import peewee as pw
 import pytest
 
-from core.db import BaseModel, atomic, database
+from core.db import BaseModel, TimestampedModel, atomic, database
 from modules.base import services
 from modules.base.models import Department, Division, Region, Role, User
 from security.context import Context
@@ -33,6 +33,7 @@ class T_Account(BaseModel):
 
     class Meta:
         table_name = "t_account"
+        indexes = ((("division", "owner"), False),)  # the own/subordinates scope's index
 
 
 class T_Contact(BaseModel):
@@ -52,8 +53,9 @@ class T_Contact(BaseModel):
         table_name = "t_contact"
 
 
-class T_Activity(BaseModel):
-    """Follows its contact (and so, two levels up, the account)."""
+class T_Activity(TimestampedModel):
+    """Follows its contact (and so, two levels up, the account); timestamps are the
+    system's (read-only by default)."""
 
     __security_name__ = "t_activity"
     __scope_parent__ = "contact"
@@ -184,6 +186,17 @@ def count_queries():
         yield statements
     finally:
         del db.execute_sql
+
+
+@pytest.fixture
+def install(tmp_path, database_url):
+    """Only the `base` module (and so the security door): these tests bring their own
+    business models and must not depend on other modules' state."""
+    from tests.support import make_install
+
+    with make_install(tmp_path / "data", database_url,
+                      extra_config={"modules": {"enabled": ["base"]}}) as inst:
+        yield inst
 
 
 @pytest.fixture

@@ -181,13 +181,17 @@ def upload(ctx, *, model: str, res_id, filename: str | None, content_type: str |
         raise UnsupportedType(f"不允许的文件类型 / file type {ctype} is not allowed", "file")
     meta = check_content(ctype, data)
     sha = write_blob(settings, data)
-    with atomic():
-        row = Attachment.create(model=model, res_id=record._pk, filename=name,
-                                content_type=ctype, size=len(data), sha256=sha,
-                                created_by=ctx.user_id, meta=meta)
-        # A concurrent delete of the last row sharing this digest may have removed the file
-        # between write and commit: put it back once this row is visible.
-        on_commit(lambda: blob_path(settings, sha).exists() or write_blob(settings, data))
+    try:
+        with atomic():
+            row = Attachment.create(model=model, res_id=record._pk, filename=name,
+                                    content_type=ctype, size=len(data), sha256=sha,
+                                    created_by=ctx.user_id, meta=meta)
+            # A concurrent delete of the last row sharing this digest may have removed the
+            # file between write and commit: put it back once this row is visible.
+            on_commit(lambda: blob_path(settings, sha).exists() or write_blob(settings, data))
+    except Exception:
+        _drop_blob_if_unused(settings, sha)  # no row ended up pointing at it
+        raise
     return row
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from core.web.base import APIError
 from modules.base import attachments, tags
 from modules.base.handlers import BaseApiHandler, service_errors
-from modules.base.services import as_id
+from modules.base.services import as_id, get_record
 
 
 class AttachmentsHandler(BaseApiHandler):
@@ -19,8 +19,7 @@ class AttachmentsHandler(BaseApiHandler):
         self.require_user()
         model = self.get_query_argument("model", "")
         with service_errors():
-            record = attachments.get_record(self.registry, model,
-                                            self.get_query_argument("res_id", ""))
+            record = get_record(self.registry, model, self.get_query_argument("res_id", ""))
         rows = attachments.for_record(model, record._pk)
         self.write_json({"attachments": [attachments.serialise(r) for r in rows]})
 
@@ -74,7 +73,7 @@ class TagsHandler(BaseApiHandler):
         res_id = self.get_query_argument("res_id", None)
         if res_id is not None:
             with service_errors():
-                record = tags.get_record(self.registry, model, res_id)
+                record = get_record(self.registry, model, res_id)
             rows = tags.tags_of(model, record._pk)
         else:
             rows = tags.list_tags(model or None)

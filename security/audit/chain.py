@@ -51,11 +51,16 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 
 
 def hash_value(value: Any) -> str:
-    """`sha256:<hex>` of a sensitive value (strings by their UTF-8 bytes, others as canonical
-    JSON), so entries show that and when a value changed, and allow comparing it with a known
-    value, without storing it."""
-    raw = value if isinstance(value, str) else canonical_json(normalise_details(value))
-    return "sha256:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    """`sha256:<hex>` of a sensitive value (bytes as they are, strings by their UTF-8 bytes,
+    others as canonical JSON), so entries show that and when a value changed, and allow
+    comparing it with a known value, without storing it."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+    elif isinstance(value, str):
+        raw = value.encode("utf-8")
+    else:
+        raw = canonical_json(normalise_details(value)).encode("utf-8")
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _hash_leaves(value: Any) -> Any:

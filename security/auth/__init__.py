@@ -1,8 +1,18 @@
 """security.auth — who is calling: argon2id passwords with lockout, server-side cookie
 sessions with XSRF protection, API tokens, and a TOTP second factor.
 
-Hooks (picked up by `security.plugin`): models, the `/api/v1/auth/` routes and two
-authenticators — API token first (`Authorization: Bearer hk_...`), then the session cookie."""
+Endpoints under `/api/v1/auth/`: `login`, `logout`, `me`, `password`, `tokens`,
+`tokens/<id>`, `totp/setup`, `totp/confirm`.
+
+Second factor: a user who needs TOTP (an admin, or a role with `requires_2fa`) and has
+enrolled must send `totp` with the login. One who has not enrolled yet gets a `pending_2fa`
+session that can only read `me`, call `totp/setup` and `totp/confirm`, and log out; a valid
+confirmation code turns it into a full session under a new id. Operators reset a lost
+authenticator with `huike auth reset-totp LOGIN`.
+
+Hooks (picked up by `security.plugin`): models, routes, CLI (`huike auth ...`), a nightly
+prune job, and two authenticators — API token first (`Authorization: Bearer hk_...`), then
+the session cookie (which also enforces the XSRF header on writes)."""
 from __future__ import annotations
 
 

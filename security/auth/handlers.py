@@ -56,9 +56,13 @@ class AuthHandler(BaseHandler):
 
 
 class LoginHandler(AuthHandler):
-    """`POST /api/v1/auth/login` `{"login", "password", "totp"?}`."""
+    """`POST /api/v1/auth/login` `{"login", "password", "totp"?}`. Only `application/json` is
+    accepted: a cross-site HTML form cannot send it, so no one can be logged in to someone
+    else's account by a forged form (login CSRF)."""
 
     def post(self) -> None:
+        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
+            raise APIError(415, "请以 application/json 提交 / send application/json")
         body = self.json_body()
         login, password, code = body.get("login"), body.get("password"), body.get("totp")
         fields = {}

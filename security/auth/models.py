@@ -6,6 +6,7 @@ import peewee as pw
 
 from core.db import BaseModel, utcnow
 from modules.base.models import User
+from security.crypto import EncryptedTextField
 
 
 class Session(BaseModel):
@@ -61,11 +62,12 @@ class ApiToken(BaseModel):
 
 
 class TotpDevice(BaseModel):
-    """A user's TOTP secret. Unconfirmed until a first code proves the enrolment;
-    `last_step` is the last accepted time step, so a code is never accepted twice."""
+    """A user's TOTP secret, stored AES-256-GCM encrypted (`security.crypto`). Unconfirmed
+    until a first code proves the enrolment; `last_step` is the last accepted time step, so a
+    code is never accepted twice."""
 
     user = pw.ForeignKeyField(User, backref="totp_devices", on_delete="CASCADE", unique=True)
-    secret = pw.TextField()
+    secret = EncryptedTextField()
     created_at = pw.DateTimeField(default=utcnow)
     confirmed_at = pw.DateTimeField(null=True)
     last_step = pw.BigIntegerField(default=0)

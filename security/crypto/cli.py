@@ -66,8 +66,7 @@ def keys_rotate(data_dir, batch_size):
         targets = encrypted_targets(registry.models)
         total = sum(pending_count(t, version) for t in targets)
         verb = "继续轮换 / resuming rotation" if resumed else "新数据密钥 / new data key"
-        click.echo(f"{verb} v{version}: {total} 行待重新加密 / rows to re-encrypt "
-                   f"in {len(targets)} table(s)")
+        click.echo(f"{verb} v{version}: {total} rows to re-encrypt in {len(targets)} table(s)")
         with click.progressbar(length=total, label="重新加密 / re-encrypting",
                                show_pos=True) as bar:
             result = rotate(keyring, registry.models, batch_size=batch_size,
@@ -80,5 +79,4 @@ def keys_rotate(data_dir, batch_size):
     if not result.complete:
         raise CliError(f"数据仍在变化，轮换未完成，请重跑 / rows kept changing during the rotation to "
                        f"v{version}; rerun `huike keys rotate` to finish")
-    click.echo(f"完成 / done: {result.reencrypted} 行已用 v{version} 重新加密 / rows re-encrypted "
-               f"with v{version}")
+    click.echo(f"完成 / done: {result.reencrypted} rows re-encrypted with v{version}")

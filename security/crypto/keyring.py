@@ -31,7 +31,7 @@ from security.crypto.errors import DecryptionError, KeyringError
 from security.crypto.models import PURPOSES, DataKey
 from security.crypto.providers import KEY_BYTES, NONCE_BYTES, MasterKeyProvider
 
-TOKEN = re.compile(r"^v(\d+):([A-Za-z0-9+/=]+)$")
+VERSION = re.compile(r"v([0-9]{1,6}):")  # the prefix only; base64 decoding checks the rest
 
 
 def key_context(purpose: str, version: int) -> bytes:
@@ -154,12 +154,11 @@ class Keyring:
 
     def decrypt(self, token: str, aad: str) -> str:
         """Decrypt a stored token; raise `DecryptionError` on anything but a perfect match."""
-        match = TOKEN.match(token) if isinstance(token, str) else None
-        if match is None:
+        version = self.version_of(token)
+        if version is None:
             raise DecryptionError(f"{aad}: value is not a Huike ciphertext")
-        version = int(match.group(1))
         try:
-            raw = base64.b64decode(match.group(2), validate=True)
+            raw = base64.b64decode(token[token.index(":") + 1:], validate=True)
         except (binascii.Error, ValueError):
             raise DecryptionError(f"{aad}: ciphertext is not valid base64") from None
         with self._lock:
@@ -177,7 +176,8 @@ class Keyring:
 
     @staticmethod
     def version_of(token: str) -> int | None:
-        match = TOKEN.match(token) if isinstance(token, str) else None
+        """The key version a stored token names (`v12:…` → 12), None if it is not one."""
+        match = VERSION.match(token) if isinstance(token, str) else None
         return int(match.group(1)) if match else None
 
     # ------------------------------------------------------------------ blind index

@@ -99,8 +99,9 @@ def _rewrite_row(keyring: Keyring, target: Target, table: pw.Table, version: int
     pk_value, values = row[0], row[1:]
     changes, guards = {}, [target.pk(table) == pk_value]
     for fld, old in zip(target.fields, values):
-        if old is None or old.startswith(token_prefix(version)):
-            continue
+        current = keyring.version_of(old)
+        if old is None or (current is not None and current >= version):
+            continue  # already at (or, after a later rotation, beyond) the target version
         column = target.column(table, fld)
         key = (target.table_name, pk_value, fld.column_name)
         try:

@@ -107,7 +107,7 @@ def update_role(ctx, code: str, data: dict):
 
 
 # ---------------------------------------------------------------------- assignments
-def _user(value, problems: dict):
+def find_user(value, problems: dict):
     from modules.base.models import User
     if isinstance(value, int) and not isinstance(value, bool):
         user = User.get_or_none(User.id == value)
@@ -122,7 +122,7 @@ def _user(value, problems: dict):
     return user
 
 
-def _division(value, problems: dict, key: str = "division"):
+def find_division(value, problems: dict, key: str = "division"):
     """`*` (every division) or a division code -> (code, Division or None)."""
     from modules.base.models import Division
     if value in (None, "", WILDCARD):
@@ -136,11 +136,11 @@ def _division(value, problems: dict, key: str = "division"):
 def _assignment_inputs(data: dict, check_cross: bool = True):
     from modules.base.models import Role
     problems: dict = {}
-    user = _user(data.get("user"), problems)
+    user = find_user(data.get("user"), problems)
     role = Role.get_or_none(Role.code == data.get("role")) if isinstance(data.get("role"), str) else None
     if role is None:
         problems["role"] = f"unknown role {data.get('role')!r}"
-    domain, _ = _division(data.get("division"), problems)
+    domain, _ = find_division(data.get("division"), problems)
     if check_cross and role is not None and domain == WILDCARD and not role.cross_division:
         problems["division"] = (f"角色 {role.code} 不是跨事业部角色，必须指定事业部 / role "
                                 f"{role.code} is not cross-division: name a division")
@@ -163,7 +163,7 @@ def list_assignments(user=None, role=None, division=None) -> list[dict]:
              .order_by(User.login, Role.code))
     problems: dict = {}
     if user not in (None, ""):
-        found = _user(user, problems)
+        found = find_user(user, problems)
         query = query.where(UserRole.user == (found.id if found else 0))
     if role not in (None, ""):
         query = query.where(Role.code == role)
@@ -209,7 +209,7 @@ def _rule_target(role_code, domain) -> tuple[str, str]:
     from modules.base.models import Role
     if not isinstance(role_code, str) or Role.get_or_none(Role.code == role_code) is None:
         problems["role"] = f"unknown role {role_code!r}"
-    domain, _ = _division(domain, problems, "domain")
+    domain, _ = find_division(domain, problems, "domain")
     if problems:
         raise invalid(problems)
     return role_code, domain

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.web.base import APIError
 from security.context import Context
-from security.policy.admin import _division, _user, invalid, known_models
+from security.policy.admin import find_division, find_user, invalid, known_models
 from security.policy.api import permissions
 from security.policy.names import MODEL_ACTS, model_name
 
@@ -27,8 +27,8 @@ def _model_class(registry, name: str):
 
 def _inputs(ctx, user, model, field, act, division):
     problems: dict = {}
-    target = _user(user, problems)
-    code, found = _division(division, problems)
+    target = find_user(user, problems)
+    code, found = find_division(division, problems)
     if division not in (None, "") and found is None and "division" not in problems:
         problems["division"] = "name a division code (or leave it out for the user's default)"
     model_cls = _model_class(ctx.registry, model) if isinstance(model, str) else None

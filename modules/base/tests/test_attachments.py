@@ -147,3 +147,18 @@ def test_only_the_uploader_or_an_admin_may_delete(ctx, install):
         att.delete(Context(registry=install.registry, user=other), row)
     att.delete(ctx, row)  # the admin may
     assert att.for_record("base_user", rep.id) == []
+
+
+def test_a_failed_insert_leaves_no_orphan_file(install):
+    """The row cannot be written (the uploader was deleted meanwhile): the file goes too."""
+    import peewee
+
+    from modules.base.models import User
+    ghost = services.create_user("ghost", "离职员工")
+    User.delete().where(User.id == ghost.id).execute()
+    ghost_ctx = Context(registry=install.registry, user=ghost)
+    with pytest.raises(peewee.IntegrityError):
+        att.upload(ghost_ctx, model="base_user", res_id=install.admin.id, filename="a.pdf",
+                   content_type="application/pdf", data=files.pdf())
+    stored = [p for p in (install.data_dir / "attachments").rglob("*") if p.is_file()]
+    assert stored == []
