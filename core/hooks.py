@@ -69,7 +69,9 @@ class ModuleSpecs:
     def register_handover(self, registry):
         """Return handover providers: objects with `label`, `count(ctx, from_user) -> int` and
         `move(ctx, from_user, assign) -> list[(model, id, to_user)]` where `assign(record) -> User`
-        picks the receiving user (离职交接: a departing user's records move to others)."""
+        picks the receiving user (离职交接: a departing user's records move to others). `model`
+        is the peewee model class (or its table name); the caller audits each moved record and
+        runs everything in one transaction (see `modules.contacts.handover`)."""
 
     @hookspec
     def register_timeline_models(self, registry):

@@ -5,19 +5,28 @@ A business model declares where its scope columns are (class attributes):
     __scope__ = {"owner": "owner", "division": "division", "region": "region"}  # any may be absent
     __scope_parent__ = "account"   # children follow the parent record's scope
 
+and should index `(division, owner)` (`Meta.indexes`): the own/subordinates predicates
+then run on that index, already in id order.
+
 Levels (narrowest to widest): `none`, `own` (owner is me), `subordinates` (owner is me or
 below me in the manager chain — a recursive CTE), `department` (owner in my department),
 `department_subtree` (owner anywhere under my department — one materialised-path predicate),
 `region` (record region among my regions), `division` (any record of the division), `all`
-(no row filter; held through a `*` domain it spans every division). Every level from `own`
-upwards includes the caller's own records. A level that needs a column the model lacks
-grants nothing beyond what the other columns allow (no owner → no own records).
+(no row filter; held through a `*` domain by a `*` rule it spans every division). Every
+level from `own` upwards includes the caller's own records. A level that needs a column the
+model lacks grants nothing beyond what the other columns allow (no owner → no own records).
+Models without a division column are not split by division.
+
+Children (`__scope_parent__`) follow the parent's scope for the same op: `parent IN (parents
+in scope)`, recursively (activity → contact → account). Rows whose parent is NULL follow the
+child's own `__scope__` if it declares one, else nobody sees them.
 
 `compile_scope(ctx, Model, level, division_id)` is the pure level → SQL step;
 `scope(ctx, Model, op)` applies it to the caller's level (`security.permissions(ctx)`: the
-widest across the roles that apply in the current division), inherits a parent's scope, and
-ORs in record shares. The result is a
-peewee expression with subqueries — nothing is filtered in Python — cached per request.
+widest across the roles that apply in the current division), within the current division,
+inherits a parent's scope, and ORs in record shares (`security.shares`). The result is a
+peewee expression with subqueries — nothing is filtered in Python — cached per request; the
+subqueries' SQL text is rendered once per process (`security.fragments`).
 """
 from __future__ import annotations
 
@@ -225,16 +234,17 @@ def _parent_scope(ctx, model, op: str, parent_name: str) -> pw.Node:
                          "foreign key")
     parent = field.rel_model
     parent_scope = scope(ctx, parent, op)
+    own = _own_scope(ctx, model, op) if getattr(model, "__scope__", None) else FALSE
     if parent_scope is TRUE:
+        if own is TRUE:
+            return TRUE
         inherited = field.is_null(False)
     elif parent_scope is FALSE:
         inherited = FALSE
     else:
         inherited = in_subquery(field, parent.select(parent._meta.primary_key)
                                 .where(parent_scope))
-    orphans = (both(field.is_null(), _own_scope(ctx, model, op))
-               if getattr(model, "__scope__", None) else FALSE)
-    return any_of([inherited, orphans])
+    return any_of([inherited, both(field.is_null(), own)])
 
 
 def scope(ctx, model, op: str = "read") -> pw.Node:

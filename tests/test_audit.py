@@ -185,6 +185,12 @@ def test_edited_time_or_actor_is_caught(chain, batch):
     assert (result.broken_seq, result.code) == (5, "edited")
 
 
+def test_garbled_details_are_reported_not_crashed_on(chain):
+    database.execute_sql("UPDATE security_audit SET details = '{not json' WHERE seq = 4")
+    result = audit.verify()
+    assert (result.broken_seq, result.code) == (4, "edited")
+
+
 @pytest.mark.parametrize("batch", BATCHES)
 def test_edit_with_recomputed_hash_breaks_the_next_link(chain, batch):
     forged = dict(chain[3].__data__, details={"i": 999})

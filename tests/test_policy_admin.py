@@ -121,32 +121,32 @@ def test_admin_api_over_http(install, http):
     roles = http.get("/api/v1/security/roles")
     assert roles.status_code == 200
     assert "sales_rep" in {r["code"] for r in roles.json()["roles"]}
-    created = http.post("/api/v1/security/roles", json={"code": "presales", "name": "售前"})
+    created = http.post("/api/v1/security/roles", json={"code": "bid_desk", "name": "投标组"})
     assert created.status_code == 201, created.text
     bad = http.post("/api/v1/security/roles", json={"code": "9x"})
     assert bad.status_code == 422 and set(bad.json()["error"]["fields"]) == {"code"}
-    patched = http.patch("/api/v1/security/roles/presales", json={"name_en": "Presales"})
-    assert patched.json()["name_en"] == "Presales"
+    patched = http.patch("/api/v1/security/roles/bid_desk", json={"name_en": "Bid desk"})
+    assert patched.json()["name_en"] == "Bid desk"
 
     assigned = http.post("/api/v1/security/assignments",
-                         json={"user": "nobody", "role": "presales", "division": "IA"})
+                         json={"user": "nobody", "role": "bid_desk", "division": "IA"})
     assert assigned.status_code == 201, assigned.text
-    listed = http.get("/api/v1/security/assignments", params={"role": "presales"})
+    listed = http.get("/api/v1/security/assignments", params={"role": "bid_desk"})
     assert [a["login"] for a in listed.json()["assignments"]] == ["nobody"]
 
-    put = http.put("/api/v1/security/rules", params={"role": "presales", "domain": "IA"},
+    put = http.put("/api/v1/security/rules", params={"role": "bid_desk", "domain": "IA"},
                    json={"models": {"base_tag": ["read"]}, "fields": {"base_tag": {"x": "read"}}})
     assert put.status_code == 422
     assert put.json()["error"]["fields"] == {"fields.base_tag.x": "unknown field 'x'"}
-    put = http.put("/api/v1/security/rules", params={"role": "presales", "domain": "IA"},
+    put = http.put("/api/v1/security/rules", params={"role": "bid_desk", "domain": "IA"},
                    json={"models": {"base_tag": ["read"]}})
     assert put.status_code == 200 and put.json()["changes"]["added"] == 1
-    assert http.get("/api/v1/security/rules", params={"role": "presales", "domain": "IA"}
+    assert http.get("/api/v1/security/rules", params={"role": "bid_desk", "domain": "IA"}
                     ).json()["models"] == {"base_tag": ["read"]}
     assert security.can(org.ctx("nobody"), "read", "model/base_tag")
 
     removed = http.delete("/api/v1/security/assignments",
-                          params={"user": "nobody", "role": "presales", "division": "IA"})
+                          params={"user": "nobody", "role": "bid_desk", "division": "IA"})
     assert removed.status_code == 204
     assert not security.can(org.ctx("nobody"), "read", "model/base_tag")
 

@@ -68,7 +68,8 @@ def test_a_role_held_in_star_applies_in_every_division(org):
 
 
 def test_all_scope_from_a_division_role_stays_in_the_division(org):
-    add_lines("sales_rep, *, scope/base_region, write:all", "sales_rep, *, model/base_region, write")
+    add_lines("sales_rep, *, scope/base_region, write:all",
+              "sales_rep, *, model/base_region, write")
     table = security.permissions(org.ctx("rep_ia"))
     assert table.scope_level("base_region", "write") == "all"
     assert not table.scope_global("base_region", "write")

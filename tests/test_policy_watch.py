@@ -23,7 +23,8 @@ WATCHER_SCRIPT = textwrap.dedent('''
     """Second process: report whether `login` may write base_tag, before and after the
     parent changes the policy (waits at most `deadline` seconds for the change)."""
     import json, sys, time
-    data_dir, login, interval, deadline = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+    data_dir, login = sys.argv[1], sys.argv[2]
+    interval, deadline = float(sys.argv[3]), float(sys.argv[4])
     from core.config import load_settings
     from core.db import database, is_postgres
     from core.registry import Registry

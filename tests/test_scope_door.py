@@ -97,9 +97,13 @@ def test_division_all_stays_in_the_division_but_global_all_spans_all(org):
 
 def test_admin_sees_everything(org, install):
     from security.context import Context
+    contacts(org)
     ctx = Context(registry=org.registry, user=install.admin)
     assert scope(ctx, T_Account, "write") is TRUE
+    assert scope(ctx, T_Contact, "read") is TRUE  # parents and orphans alike
     assert len(listed(ctx)) == 8
+    assert len(listed(ctx, T_Contact)) == 5
+    assert len(crud.list_rows(ctx, T_Activity)) == 3
 
 
 def test_write_scope_is_separate_from_read_scope(org):

@@ -88,12 +88,13 @@ class Org:
         return Context(registry=self.registry, user=user,
                        division_id=division.id if division else None)
 
-    def add_account(self, key: str, owner: str | None, division: Division, region: str | None = None,
-                    **values) -> T_Account:
+    def add_account(self, key: str, owner: str | None, division: Division,
+                    region: str | None = None, **values) -> T_Account:
         account = T_Account.create(
             owner=self.users[owner] if owner else None, division=division,
             region=self.regions[region] if region else None, name=key,
-            phone=values.pop("phone", "13812345678"), email=values.pop("email", "zhang@example.com"),
+            phone=values.pop("phone", "13812345678"),
+            email=values.pop("email", "zhang@example.com"),
             id_number=values.pop("id_number", "310101199001011234"),
             amount=values.pop("amount", decimal.Decimal("1234.5")), **values)
         self.accounts[key] = account

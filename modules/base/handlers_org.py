@@ -77,6 +77,9 @@ class DepartmentsHandler(BaseApiHandler):
                 raise services.BaseError("没有这个事业部 / no such division", "division_id")
             parent = (None if data.get("parent_id") is None
                       else services.get_department(data["parent_id"], "parent_id"))
+            if parent is not None and parent.division_id != division.id:
+                raise services.BaseError("上级部门必须属于同一事业部 / parent must be in the "
+                                         "same division", "parent_id")
             dept = services.create_department(division, data["code"], data["name"], parent)
         self.write_json(serialise_department(dept), 201)
 

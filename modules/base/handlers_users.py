@@ -46,7 +46,8 @@ def serialise_users(users: list[User]) -> list[dict]:
 
 
 class UsersHandler(BaseApiHandler):
-    """`GET ?department=&subtree=1&manager=&active=&q=&limit=&offset=`;
+    """`GET ?department=&subtree=1&manager=&active=&q=&limit=&after=` (keyset pages by
+    login: pass the answer's `next` as `after`);
     `POST {"login", "name", "password"?, "email"?, "department_id"?, "manager_id"?,
     "regions"?: [codes], "is_admin"?}` (admin)."""
 
@@ -70,9 +71,13 @@ class UsersHandler(BaseApiHandler):
         if text:
             query = query.where(User.login.contains(text) | User.name.contains(text))
         total = query.count()
-        page = list(query.limit(self.int_arg("limit", 200, maximum=1000))
-                    .offset(self.int_arg("offset", 0)))
-        self.write_json({"users": serialise_users(page), "total": total})
+        after = self.get_query_argument("after", "")
+        if after:
+            query = query.where(User.login > after)
+        limit = max(1, self.int_arg("limit", 200, maximum=1000))
+        page = list(query.limit(limit))
+        self.write_json({"users": serialise_users(page), "total": total,
+                         "next": page[-1].login if len(page) == limit else None})
 
     def post(self) -> None:
         self.require_admin()

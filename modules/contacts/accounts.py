@@ -18,8 +18,9 @@ from core.db import atomic
 from core.web.base import APIError
 from modules.base.models import Region, Tag, TagLink, User
 from modules.contacts import credit_code as uscc
-from modules.contacts.common import (Checker, check_input, division_id, insert_in_scope,
-                                     read_level, unprocessable, update_in_scope)
+from modules.contacts.common import (Checker, as_pk, check_input, delete_in_scope,
+                                     division_id, insert_in_scope, read_level, unprocessable,
+                                     update_in_scope)
 from modules.contacts.decorate import decorate_accounts
 from modules.contacts.duplicates import duplicate_warnings
 from modules.contacts.models import LIFECYCLE_STAGES, VALUE_TIERS, Account
@@ -41,7 +42,7 @@ SORTS = {"id": Sort(Account.id), "name": Sort(Account.name),
 def _clean(ctx, data: dict, account_id: int | None = None) -> dict:
     """Validate account input; every problem is reported at once (422)."""
     check = Checker(data)
-    check.text("name", 200, required=account_id is None)
+    check.text("name", 200, required=account_id is None, nullable=False)
     check.text("short_name", 64)
     check.text("industry", 64)
     check.text("address", 300)
@@ -93,7 +94,8 @@ def _set_tags(account_id: int, tag_ids: list[int]) -> None:
     TagLink.delete().where((TagLink.model == TAG_MODEL) & (TagLink.res_id == account_id)
                            & TagLink.tag.not_in(tag_ids or [0])).execute()
     for tag_id in tag_ids:
-        TagLink.insert(tag=tag_id, model=TAG_MODEL, res_id=account_id).on_conflict_ignore().execute()
+        (TagLink.insert(tag=tag_id, model=TAG_MODEL, res_id=account_id)
+         .on_conflict_ignore().execute())
 
 
 # ------------------------------------------------------------------ create / update / delete
@@ -137,10 +139,8 @@ def update_account(ctx, account_id: int, data: dict) -> dict:
 def delete_account(ctx, account_id: int) -> None:
     """Delete an account in the caller's write scope (contacts, activities and tasks go with
     it: they belong to it) and its tag links."""
-    from security.crud import delete_scoped
-
     with atomic():
-        delete_scoped(ctx, Account, account_id)
+        delete_in_scope(ctx, Account, account_id)
         TagLink.delete().where((TagLink.model == TAG_MODEL)
                                & (TagLink.res_id == account_id)).execute()
 
@@ -149,10 +149,11 @@ def delete_account(ctx, account_id: int) -> None:
 def get_account(ctx, account_id) -> dict:
     """One account the caller may read (scope or pool), as they may see it; else 404."""
     require_model(ctx, Account, "read")
-    if isinstance(account_id, bool) or not str(account_id).isdigit():
+    pk = as_pk(account_id)
+    if pk is None:
         raise not_found(Account, account_id)
     row = (Account.select(*permitted_columns(ctx, Account))
-           .where(both(Account.id == int(account_id), readable(ctx))).dicts().first())
+           .where(both(Account.id == pk, readable(ctx))).dicts().first())
     if row is None:
         raise not_found(Account, account_id)
     return decorate_accounts(ctx, [row], serialise(ctx, Account, [row]))[0]
@@ -165,9 +166,10 @@ def _filter_level(ctx, name: str) -> None:
 
 
 def _id_arg(name: str, raw: str) -> int:
-    if not raw.isdigit():
+    pk = as_pk(raw)
+    if pk is None:
         raise bad_request(name, "需要编号 / id expected")
-    return int(raw)
+    return pk
 
 
 def filters(ctx, get) -> list[pw.Node]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import peewee as pw
 
-from core.db import atomic
-from modules.contacts.common import (Checker, check_input, division_id, insert_in_scope,
-                                     parse_moment, record_id, unprocessable, update_in_scope)
+from core.web.base import APIError
+from modules.contacts.common import (Checker, as_pk, check_input, delete_in_scope,
+                                     division_id, insert_in_scope, parse_moment, record_id,
+                                     unprocessable, update_in_scope)
 from modules.contacts.decorate import add_user_names
 from modules.contacts.models import ACTIVITY_KINDS, Activity
 from modules.contacts.paging import ListParams, Sort, bad_request
-from modules.contacts.parents import get_parent, of_parent, parent_model, placement, visible_children
-from security.crud import delete_scoped, not_found, require_model
+from modules.contacts.parents import (get_parent, of_parent, parent_model, placement,
+                                      visible_children)
+from security.crud import not_found, require_model
 from security.fields import permitted_columns
-from security.scopes import both
+from security.scopes import both, scope
 from security.serialisation import serialise
 
 MAINTAINED = ("owner", "division", "account")
@@ -28,22 +30,23 @@ SORTS = {"occurred_at": Sort(Activity.occurred_at), "id": Sort(Activity.id),
          "created_at": Sort(Activity.created_at)}
 
 
-def _clean(data: dict, creating: bool, current_kind: str | None = None) -> dict:
+def _clean(data: dict, current: dict | None = None) -> dict:
+    """Validate input; `current` is the stored `{kind, address}` when updating."""
+    creating = current is None
     check = Checker(data)
     check.choice("kind", ACTIVITY_KINDS)
     if creating and "kind" not in data:
         check.fail("kind", "必填 / required")
-    check.text("subject", 200, required=creating)
+    check.text("subject", 200, required=creating, nullable=False)
     check.text("content", 20_000)
     check.text("address", 300)
     check.moment("occurred_at", nullable=False)
     values = check.done()
-    if values.get("content") is None and "content" in values:
+    if "content" in values and values["content"] is None:
         values["content"] = ""
-    kind = values.get("kind", current_kind)
-    if kind == "visit" and not values.get("address", None if creating else "keep"):
-        if creating or "address" in values or "kind" in values:
-            raise unprocessable({"address": "拜访需填写地址 / a visit needs an address"})
+    merged = {**(current or {}), **values}
+    if merged.get("kind") == "visit" and not merged.get("address"):
+        raise unprocessable({"address": "拜访需填写地址 / a visit needs an address"})
     return values
 
 
@@ -58,7 +61,7 @@ def log_activity(ctx, data: dict) -> dict:
     check.done()
     model, _ = get_parent(ctx, data["res_model"], record_id(data["res_id"], "res_id"))
     res_id = record_id(data["res_id"], "res_id")
-    values = _clean({k: v for k, v in data.items() if k not in IMMUTABLE}, creating=True)
+    values = _clean({k: v for k, v in data.items() if k not in IMMUTABLE})
     account, division = placement(model, res_id)
     values.setdefault("occurred_at", ctx.now())
     system = {"res_model": data["res_model"], "res_id": res_id, "owner": ctx.user_id,
@@ -70,21 +73,34 @@ def log_activity(ctx, data: dict) -> dict:
 def update_activity(ctx, activity_id: int, data: dict) -> dict:
     require_model(ctx, Activity, "update")
     check_input(ctx, Activity, data, "write", MAINTAINED + IMMUTABLE)
-    current = Activity.select(Activity.kind).where(Activity.id == activity_id).scalar()
-    values = _clean(data, creating=False, current_kind=current)
+    current = (Activity.select(Activity.kind, Activity.address)
+               .where(both(Activity.id == activity_id, scope(ctx, Activity, "write")))
+               .dicts().first())
+    if current is None:
+        raise _refuse(ctx, activity_id)
+    values = _clean(data, current)
     update_in_scope(ctx, Activity, activity_id, values)
     return get_activity(ctx, activity_id)
 
 
 def delete_activity(ctx, activity_id: int) -> None:
-    with atomic():
-        delete_scoped(ctx, Activity, activity_id)
+    delete_in_scope(ctx, Activity, activity_id, lambda pk: _refuse(ctx, pk))
+
+
+def _refuse(ctx, activity_id: int) -> APIError:
+    """403 for an activity the caller reads (e.g. on their account) but may not change,
+    404 for one they cannot see."""
+    if _select(ctx, Activity.id == activity_id).exists():
+        return APIError(403, f"只能修改自己的记录 / not allowed to change activity {activity_id}",
+                        code="forbidden")
+    return not_found(Activity, activity_id)
 
 
 def _select(ctx, where) -> pw.ModelSelect:
     require_model(ctx, Activity, "read")
+    visible = visible_children(ctx, Activity)
     return Activity.select(*permitted_columns(ctx, Activity)).where(
-        both(visible_children(ctx, Activity), where))
+        visible if where is None else both(visible, where))
 
 
 def present(ctx, raw: list[dict]) -> list[dict]:
@@ -94,9 +110,10 @@ def present(ctx, raw: list[dict]) -> list[dict]:
 
 
 def get_activity(ctx, activity_id) -> dict:
-    if isinstance(activity_id, bool) or not str(activity_id).isdigit():
+    pk = as_pk(activity_id)
+    if pk is None:
         raise not_found(Activity, activity_id)
-    row = _select(ctx, Activity.id == int(activity_id)).dicts().first()
+    row = _select(ctx, Activity.id == pk).dicts().first()
     if row is None:
         raise not_found(Activity, activity_id)
     return present(ctx, [row])[0]

@@ -6,9 +6,10 @@ the same the security door raises), so the HTTP layer and the CLI report them un
 - `Checker` collects every bad input before answering 422 with all of them in `fields`.
 - `check_input` refuses fields the caller may not write (403 listing every one, field rules
   plus the fields the system maintains itself, e.g. `name_key`, `division`).
-- `insert_in_scope` / `update_in_scope` write and then verify the record is (still) inside the
-  caller's write scope, rolling back with 403 `out_of_scope` otherwise: nobody creates a
-  record for, or hands one to, an owner outside their scope. They differ from
+- `insert_in_scope` / `update_in_scope` / `delete_in_scope` write and then verify the record
+  is (still) inside the caller's write scope, rolling back with 403 `out_of_scope` otherwise:
+  nobody creates a record for, or hands one to, an owner outside their scope. Every write is
+  audited in the same transaction (`security.audit.record_change`; phones and e-mails hashed). They differ from
   `security.crud.create_scoped` / `update_scoped` in one way: values the service sets itself
   (owner, division, computed keys) are written without being checked as user input.
 """
@@ -17,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-import peewee as pw
-
 from core.db import atomic, utcnow
 from core.web.base import APIError
 from security.crud import not_found, require_model
@@ -26,6 +25,7 @@ from security.fields import check_write
 from security.scopes import FALSE, any_of, both, scope
 
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at"})
+MAX_ID = 2**31 - 1  # record ids are 32-bit integers (PostgreSQL serial)
 
 
 def unprocessable(fields: Mapping[str, str]) -> APIError:
@@ -33,11 +33,22 @@ def unprocessable(fields: Mapping[str, str]) -> APIError:
                     code="validation_failed", fields=dict(fields))
 
 
+def as_pk(value) -> int | None:
+    """`value` as a record id (a positive 32-bit integer, or its digits), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 10 or not 0 < int(text) <= MAX_ID:
+        return None
+    return int(text)
+
+
 def record_id(value, field: str = "id") -> int:
-    """A positive integer id from JSON or a URL (422 naming `field` otherwise)."""
-    if isinstance(value, bool) or not str(value).isdigit() or int(value) <= 0:
-        raise unprocessable({field: "必须是正整数 / must be a positive integer"})
-    return int(value)
+    """A record id from JSON or a query string (422 naming `field` otherwise)."""
+    found = as_pk(value)
+    if found is None:
+        raise unprocessable({field: "必须是记录编号 / must be a record id"})
+    return found
 
 
 def division_id(ctx) -> int:
@@ -62,14 +73,17 @@ class Checker:
     def fail(self, field: str, message: str) -> None:
         self.errors.setdefault(field, message)
 
-    def text(self, field: str, max_length: int, *, required: bool = False) -> None:
+    def text(self, field: str, max_length: int, *, required: bool = False,
+             nullable: bool = True) -> None:
+        """Trimmed text; `required`: must be given (on create); `nullable=False`: may not be
+        cleared (on update)."""
         if field not in self.data:
             if required:
                 self.fail(field, "必填 / required")
             return
         value = self.data[field]
         if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
+            if required or not nullable:
                 self.fail(field, "必填 / required")
             else:
                 self.values[field] = None
@@ -104,17 +118,17 @@ class Checker:
             else:
                 self.fail(field, "必填 / required")
             return
-        if isinstance(value, bool) or not str(value).isdigit():
+        pk = as_pk(value)
+        if pk is None:
             self.fail(field, "必须是记录编号 / must be a record id")
             return
-        query = model.select(model._meta.primary_key).where(
-            model._meta.primary_key == int(value))
+        query = model.select(model._meta.primary_key).where(model._meta.primary_key == pk)
         if where is not None:
             query = query.where(where)
         if not query.exists():
             self.fail(field, f"没有记录 {value} / no such record")
         else:
-            self.values[field] = int(value)
+            self.values[field] = pk
 
     def moment(self, field: str, *, nullable: bool = True) -> None:
         """An ISO 8601 date-time; with an offset it is converted to naive UTC."""
@@ -203,16 +217,52 @@ def in_write_scope(ctx, model, pk: int, also=None) -> bool:
         (model._meta.primary_key == pk) & predicate).exists()
 
 
+def _snapshot(model, pk: int):
+    """`(row, values)` of record `pk` for the audit trail (blind indexes left out)."""
+    from security import audit
+
+    row = model.get_or_none(model._meta.primary_key == pk)
+    if row is None:
+        return None, {}
+    return row, {k: v for k, v in audit.snapshot(row).items() if not k.endswith("_bidx")}
+
+
+def audit_change(ctx, model, pk: int, before: dict, row=None) -> None:
+    """Record a create (empty `before`), update or delete (`row` given, gone now) of `pk`;
+    the model's maskable fields (`__masks__`: phones, e-mails) are stored only as hashes."""
+    from security import audit
+
+    sensitive = set(getattr(model, "__masks__", None) or {})
+    if row is not None:
+        audit.record_change(ctx, row, before, {}, sensitive=sensitive)
+        return
+    current, after = _snapshot(model, pk)
+    audit.record_change(ctx, current, before, after, sensitive=sensitive)
+
+
 def insert_in_scope(ctx, model, data: Mapping[str, Any], system: Mapping[str, Any],
                     also=None) -> int:
     """Create a record from checked user `data` plus service-set `system` values; 403 and
-    nothing kept unless it lands in the caller's write scope (or matches `also`)."""
+    nothing kept unless it lands in the caller's write scope (or matches `also`). Audited."""
     require_model(ctx, model, "create")
     with atomic():
         pk = model.insert({**data, **system}).execute()
         if not in_write_scope(ctx, model, pk, also):
             raise _out_of_scope()
+        audit_change(ctx, model, pk, {})
     return pk
+
+
+def delete_in_scope(ctx, model, pk: int, refuse_with=None) -> None:
+    """Delete record `pk` if it is in the caller's write scope (else `refuse_with(pk)` or
+    `refuse`: 403 when readable, 404 when not). Audited."""
+    require_model(ctx, model, "delete")
+    with atomic():
+        row, before = _snapshot(model, pk)
+        writable = both(model._meta.primary_key == pk, scope(ctx, model, "write"))
+        if row is None or writable is FALSE or not model.delete().where(writable).execute():
+            raise (refuse_with or (lambda key: refuse(ctx, model, key)))(pk)
+        audit_change(ctx, model, pk, before, row=row)
 
 
 def refuse(ctx, model, pk: int) -> APIError:
@@ -239,11 +289,13 @@ def update_in_scope(ctx, model, pk: int, data: Mapping[str, Any],
             if not in_write_scope(ctx, model, pk):
                 raise refuse(ctx, model, pk)
             return
+        _, before = _snapshot(model, pk)
         writable = both(key == pk, scope(ctx, model, "write"))
         if writable is FALSE or not model.update(values).where(writable).execute():
             raise refuse(ctx, model, pk)
         if not in_write_scope(ctx, model, pk):
             raise _out_of_scope()
+        audit_change(ctx, model, pk, before)
 
 
 def read_level(ctx, model, field: str) -> str:
@@ -259,7 +311,3 @@ def without_internal(rows: list[dict]) -> list[dict]:
         for key in [k for k in row if k.endswith("_bidx")]:
             del row[key]
     return rows
-
-
-def is_fk(model, name: str) -> bool:
-    return isinstance(model._meta.fields.get(name), pw.ForeignKeyField)

@@ -65,6 +65,26 @@ def _decode(value) -> Any:
     return value
 
 
+def _checked_cursor(spec: Sort, after: tuple) -> tuple:
+    """The cursor's values if they have the sort column's type (400 otherwise: a cursor
+    from another sort, or forged)."""
+    from modules.contacts.common import as_pk
+
+    value, last_id = after
+    field = spec.field
+    if isinstance(field, pw.DateTimeField):
+        ok = isinstance(value, dt.datetime)
+    elif isinstance(field, pw.DateField):
+        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    elif isinstance(field, (pw.IntegerField, pw.AutoField)):
+        ok = as_pk(value) is not None and isinstance(value, int)
+    else:
+        ok = isinstance(value, str)
+    if not ok or not isinstance(last_id, int) or as_pk(last_id) is None:
+        raise bad_request("after", "游标无效 / malformed cursor")
+    return value, last_id
+
+
 @dataclass
 class ListParams:
     sort: str
@@ -88,8 +108,8 @@ class ListParams:
         if get("after"):
             try:
                 decoded = json.loads(base64.urlsafe_b64decode(get("after").encode("ascii")))
-                after = (_decode(decoded[0]), int(decoded[1]))
-            except (ValueError, TypeError, IndexError, KeyError):
+                after = (_decode(decoded[0]), decoded[1])
+            except (ValueError, TypeError, IndexError, KeyError, AttributeError):
                 raise bad_request("after", "游标无效 / malformed cursor") from None
         fields = [name.strip() for name in (get("fields") or "").split(",") if name.strip()]
         return cls(raw_sort.lstrip("-"), descending, after, limit, fields or None)
@@ -106,7 +126,7 @@ class ListParams:
                               "cannot read in clear")
         key, expr = model._meta.primary_key, spec.expression
         if self.after is not None:
-            value, last_id = self.after
+            value, last_id = _checked_cursor(spec, self.after)
             if self.descending:
                 query = query.where((expr < value) | ((expr == value) & (key < last_id)))
             else:
@@ -114,7 +134,8 @@ class ListParams:
         order = (expr.desc(), key.desc()) if self.descending else (expr.asc(), key.asc())
         return query.order_by(*order).limit(self.limit + 1)
 
-    def page(self, rows: list[dict], sorts: dict[str, Sort], pk: str = "id") -> tuple[list, str | None]:
+    def page(self, rows: list[dict], sorts: dict[str, Sort],
+             pk: str = "id") -> tuple[list, str | None]:
         """Cut the extra row fetched by `apply`; return `(rows, next cursor or None)`."""
         if len(rows) <= self.limit:
             return rows, None

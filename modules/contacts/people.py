@@ -13,13 +13,12 @@ import re
 
 import peewee as pw
 
-from core.db import atomic
 from core.web.base import APIError
-from modules.contacts.common import (Checker, check_input, insert_in_scope, read_level,
-                                     record_id, update_in_scope, without_internal)
+from modules.contacts.common import (Checker, check_input, delete_in_scope, insert_in_scope,
+                                     read_level, record_id, update_in_scope, without_internal)
 from modules.contacts.models import DECISION_ROLES, Account, Contact
 from modules.contacts.paging import ListParams, Sort, bad_request
-from security.crud import delete_scoped, get_or_404, require_model, scoped_select
+from security.crud import get_or_404, require_model, scoped_select
 from security.crypto import blind_index_for
 from security.masking import masker, mask_kind
 from security.scopes import scope
@@ -38,7 +37,7 @@ def _clean(ctx, data: dict, creating: bool) -> dict:
     check.reference("account", Account, nullable=False, where=scope(ctx, Account, "read"))
     if creating and "account" not in data:
         check.fail("account", "必填 / required")
-    check.text("name", 100, required=creating)
+    check.text("name", 100, required=creating, nullable=False)
     check.text("title", 100)
     check.text("department_name", 100)
     for name, limit in (("mobile", 64), ("phone", 64), ("email", 200), ("wechat", 100)):
@@ -74,8 +73,7 @@ def update_contact(ctx, contact_id: int, data: dict) -> dict:
 
 
 def delete_contact(ctx, contact_id: int) -> None:
-    with atomic():
-        delete_scoped(ctx, Contact, contact_id)
+    delete_in_scope(ctx, Contact, contact_id)
 
 
 def get_contact(ctx, contact_id) -> dict:

@@ -80,6 +80,7 @@ def claim(ctx, account_id: int) -> int:
                  .where((Account.id == account_id) & Account.owner.is_null()
                         & (Account.division == division)).execute())
         if taken:
+            _audit(ctx, "claim", account_id, None, ctx.user.id, division)
             return account_id
         row = (Account.select(Account.owner).where(
             (Account.id == account_id) & (Account.division == division)).first())
@@ -103,8 +104,21 @@ def release(ctx, account_id: int) -> int:
     # Releasing is not an owner *edit*: reps, who may not reassign accounts (owner is
     # read-only for them), may still give up their own. The write scope is the guard.
     with atomic():
-        changed = (Account.update(owner=None, updated_at=utcnow())
-                   .where((Account.id == account_id) & scope(ctx, Account, "write")).execute())
+        row = Account.select(Account.owner, Account.division).where(
+            (Account.id == account_id) & scope(ctx, Account, "write")).first()
+        changed = row is not None and (
+            Account.update(owner=None, updated_at=utcnow())
+            .where((Account.id == account_id) & scope(ctx, Account, "write")).execute())
         if not changed:
             raise refuse(ctx, Account, account_id)
+        _audit(ctx, "release", account_id, row.owner_id, None, row.division_id)
     return account_id
+
+
+def _audit(ctx, action: str, account_id: int, old, new, division_id) -> None:
+    """One audit entry per change of hands (`claim` / `release`)."""
+    from security import audit
+
+    audit.record(ctx, action, model=Account._meta.table_name, res_id=account_id,
+                 details={"changes": {"owner": {"old": old, "new": new}}},
+                 division_id=division_id)

@@ -71,10 +71,13 @@ def _decode(row: tuple) -> dict:
     """A raw database row as an entry dict; only `at` and `details` need converting (done
     here rather than by peewee's per-field converters: this loop is verify's hot path)."""
     entry = dict(zip(COLUMNS, row))
-    if isinstance(entry["at"], str):
-        entry["at"] = dt.datetime.fromisoformat(entry["at"])
-    if entry["details"] is not None:
-        entry["details"] = json.loads(entry["details"])
+    try:
+        if isinstance(entry["at"], str):
+            entry["at"] = dt.datetime.fromisoformat(entry["at"])
+        if entry["details"] is not None:
+            entry["details"] = json.loads(entry["details"])
+    except (TypeError, ValueError):  # garbled by hand: reported as an edit, not a crash
+        entry["unreadable"] = True
     return entry
 
 
@@ -103,7 +106,7 @@ def _check(row: dict, prev_seq: int, prev_hash: str) -> str | None:
         return "missing"
     if row["prev_hash"] != prev_hash:
         return "relinked"
-    if entry_hash(row) != row["hash"]:
+    if row.get("unreadable") or entry_hash(row) != row["hash"]:
         return "edited"
     return None
 

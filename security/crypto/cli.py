@@ -47,7 +47,7 @@ def keys_status(data_dir):
         for entry in counts:
             parts = [f"v{v}={n}" for v, n in entry["versions"].items()]
             if entry["unknown"]:
-                parts.append(f"unreadable={entry['unknown']}")
+                parts.append(f"unversioned={entry['unknown']}")
             click.echo(f"{entry['table']}.{entry['column']}: {' '.join(parts)}")
 
 
@@ -75,7 +75,8 @@ def keys_rotate(data_dir, batch_size):
         listed = [f"{t}.{c} id={pk}: {reason}" for (t, pk, c), reason
                   in list(result.failures.items())[:MAX_LISTED_FAILURES]]
         raise CliError(f"{len(result.failures)} 个值无法解密，轮换未完成 / values could not be "
-                       f"decrypted; rotation to v{version} is unfinished:\n  " + "\n  ".join(listed))
+                       f"decrypted; rotation to v{version} is unfinished:\n  "
+                       + "\n  ".join(listed))
     if not result.complete:
         raise CliError(f"数据仍在变化，轮换未完成，请重跑 / rows kept changing during the rotation to "
                        f"v{version}; rerun `huike keys rotate` to finish")

@@ -184,6 +184,8 @@ class Keyring:
     def index(self, domain: str, normalised: str) -> str:
         """Keyed HMAC-SHA256 (hex) of an already-normalised value within a domain."""
         with self._lock:
-            key = self._keys[("index", self.active_version("index"))]
+            if self._loaded_at is None:  # index keys are never rotated: no periodic re-read
+                self.load()
+            key = self._keys[("index", self._active["index"])]
         message = domain.encode("utf-8") + b"\x00" + normalised.encode("utf-8")
         return hmac.new(key, message, hashlib.sha256).hexdigest()

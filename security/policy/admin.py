@@ -137,7 +137,8 @@ def _assignment_inputs(data: dict, check_cross: bool = True):
     from modules.base.models import Role
     problems: dict = {}
     user = find_user(data.get("user"), problems)
-    role = Role.get_or_none(Role.code == data.get("role")) if isinstance(data.get("role"), str) else None
+    code = data.get("role")
+    role = Role.get_or_none(Role.code == code) if isinstance(code, str) else None
     if role is None:
         problems["role"] = f"unknown role {data.get('role')!r}"
     domain, _ = find_division(data.get("division"), problems)

@@ -76,7 +76,8 @@ def document_to_lines(doc: dict, known: dict[str, set[str]], actions: set[str]) 
         if _model_ok(model, known, f"models.{model}", problems):
             for act in acts if isinstance(acts, list) else [None]:
                 if act not in (*MODEL_ACTS, WILDCARD):
-                    problems[f"models.{model}"] = f"unknown act {act!r}; use {', '.join(MODEL_ACTS)}"
+                    problems[f"models.{model}"] = (f"unknown act {act!r}; use "
+                                                   + ", ".join(MODEL_ACTS))
                 else:
                     lines.add((f"model/{model}", act))
     for model, rules in _mapping(doc, "fields", problems).items():

@@ -58,6 +58,10 @@ def test_divisions_and_department_tree(admin_http):
     assert cycle.status_code == 422 and "parent_id" in cycle.json()["error"]["fields"]
     clash = admin_http.patch(f"/api/v1/departments/{g1['id']}", json={"code": "IA-SC"})
     assert clash.status_code == 409
+    md = admin_http.post("/api/v1/divisions", json={"code": "MD", "name": "医疗器械事业部"}).json()
+    across = admin_http.post("/api/v1/departments", json={
+        "division_id": md["id"], "code": "MD-SC", "name": "销售中心", "parent_id": sc["id"]})
+    assert across.status_code == 422 and "parent_id" in across.json()["error"]["fields"]
     unknown = admin_http.patch(f"/api/v1/departments/{g1['id']}", json={"colour": "red"})
     assert unknown.status_code == 400 and "colour" in unknown.json()["error"]["fields"]
     assert admin_http.patch("/api/v1/departments/99999", json={}).status_code == 404
@@ -115,3 +119,7 @@ def test_users_by_department_subtree(admin_http, install):
     subtree = admin_http.get(f"/api/v1/users?department={sc.id}&subtree=1").json()
     assert [u["login"] for u in subtree["users"]] == ["li.na", "zhang.wei"]
     assert subtree["total"] == 2
+    first = admin_http.get("/api/v1/users?limit=2").json()
+    assert [u["login"] for u in first["users"]] == ["admin", "li.na"] and first["total"] == 3
+    rest = admin_http.get(f"/api/v1/users?limit=2&after={first['next']}").json()
+    assert [u["login"] for u in rest["users"]] == ["zhang.wei"] and rest["next"] is None

@@ -1,0 +1,10 @@
+"""The `leads` module: capture, import, dedupe, score, assign, SLA, pool, SOP, nurture, convert."""
+from __future__ import annotations
+
+from core.hooks import hookimpl
+
+
+@hookimpl
+def register_models():
+    from modules.leads.models import MODELS
+    return MODELS
