@@ -41,6 +41,20 @@ def on_install(registry, manifest):
 
 
 @hookimpl
+def on_upgrade(registry, manifest, from_version):
+    from modules.base.models import create_extra_indexes
+    create_extra_indexes()
+    security_plugin.call_all("on_upgrade", registry=registry, manifest=manifest,
+                             from_version=from_version)
+
+
+@hookimpl
+def register_actions():
+    from security.reveals import ACTIONS
+    return [*ACTIONS, *security_plugin.collect_list("register_actions")]
+
+
+@hookimpl
 def register_cli(group):
     from modules.base.cli import user
     group.add_command(user)

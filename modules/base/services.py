@@ -219,8 +219,15 @@ def create_user(login: str, name: str, password: str | None = None, *, is_admin:
 
 
 def set_active(user: User, active: bool) -> User:
-    user.active = active
-    user.save()
+    """Enable or disable a user. Disabling also ends every session of the user, so
+    re-enabling later never revives a session that was open at the time."""
+    from security.auth.sessions import revoke_all
+
+    with atomic():
+        user.active = active
+        user.save()
+        if not active:
+            revoke_all(user, utcnow())
     return user
 
 

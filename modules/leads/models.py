@@ -28,10 +28,14 @@ STATUSES = {  # code → (zh_CN, en)
 
 
 def normalise_lead_phone(value: str) -> str:
-    """Phones through `phonenumbers` (CN default) to E.164, so every spelling of one number
-    has one blind index. Imported lazily: the parser is only needed when a phone is set."""
-    from modules.leads.normalise import phone_e164
-    return phone_e164(value) or ""
+    """Phones through `phonenumbers` (CN default) to one canonical key, so every spelling of
+    one number has one blind index — the same key contacts' `normalise_phone` gives, in the
+    same `phone` domain, so leads dedupe against contacts. Imported lazily."""
+    from modules.leads.normalise import phone_key
+    return phone_key(value)
+
+
+normalise_lead_phone.index_domain = "phone"  # comparable with contacts' phone indexes
 
 
 class Lead(BlindIndexMixin, TimestampedModel):
@@ -78,6 +82,7 @@ class Lead(BlindIndexMixin, TimestampedModel):
     account_id = pw.IntegerField(null=True)
     contact_id = pw.IntegerField(null=True)
     opportunity_id = pw.IntegerField(null=True)
+    merged_into = pw.IntegerField(null=True, index=True)  # set on leads merged into another
     # capture
     form_key = pw.CharField(max_length=64, null=True)
     import_key = pw.CharField(max_length=64, null=True, unique=True)  # idempotent re-import

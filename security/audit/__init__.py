@@ -57,3 +57,8 @@ def on_install(registry, manifest):
 
     ensure_head()
     install_guards()
+
+
+def on_upgrade(registry, manifest, from_version):
+    """Upgrades re-assert the chain head and triggers (installs made before they existed)."""
+    on_install(registry, manifest)
