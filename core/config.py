@@ -78,6 +78,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "timezone": "Asia/Shanghai",
         "currency": "CNY",
     },
+    "leads": {
+        "import_max_bytes": 52_428_800,  # larger lead import files are refused (413 / exit 2)
+        "import_batch_rows": 2000,  # rows per import transaction (the resume granularity)
+    },
 }
 
 

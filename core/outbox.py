@@ -72,6 +72,20 @@ def enqueue(topic: str, payload: dict[str, Any], idempotency_key: str | None = N
     return message
 
 
+def enqueue_many(messages: Iterable[tuple[str, dict[str, Any], str]], chunk: int = 500) -> int:
+    """`enqueue` for batch paths (imports, bulk assignment): `(topic, payload, key)` triples
+    written with one INSERT per `chunk` in the current transaction; keys already queued are
+    skipped. Returns how many triples were given."""
+    rows = [{"topic": topic, "payload": payload, "idempotency_key": key}
+            for topic, payload, key in messages]
+    with atomic():
+        for start in range(0, len(rows), chunk):
+            OutboxMessage.insert_many(rows[start:start + chunk]).on_conflict_ignore().execute()
+    if rows:
+        on_commit(_kick)
+    return len(rows)
+
+
 def _due(now: dt.datetime, limit: int):
     query = (OutboxMessage.select()
              .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)

@@ -207,22 +207,43 @@ def compile_scope(ctx, model, level: str, division_id: int | None) -> pw.Node:
     return both(division == division_id, predicate)
 
 
+NESTED_UNDER = {  # a level makes these narrower ones redundant
+    "subordinates": {"own"},
+    "department": {"own"},
+    "department_subtree": {"own", "department"},
+    "region": {"own"},
+}
+
+
+def effective_levels(levels: frozenset) -> list[str]:
+    """The roles' levels with the redundant ones dropped, in a stable order."""
+    names = {level for level, _ in levels}
+    for wide in ("all", "division"):
+        if wide in names:
+            return [wide]
+    for wide, narrower in NESTED_UNDER.items():
+        if wide in names:
+            names -= narrower
+    return sorted(names)
+
+
 def _own_scope(ctx, model, op: str) -> pw.Node:
-    """The model's rows the caller's roles grant: the widest scope level across the roles
-    that apply in the current division (`security.permissions`), within that division —
-    or everywhere when `all` comes from a cross-division role (held in `*` by a `*` rule)."""
+    """The model's rows the caller's roles grant: the union of every applying role's level
+    (`security.permissions`) within the current division — or everything when `all` comes
+    from a cross-division role (held in `*` by a `*` rule). Levels that do not nest
+    (subordinates, region) are OR-ed rather than reduced to one "widest" level."""
     import security
 
     table = security.permissions(ctx)
-    name = model_name(model)
-    level = table.scope_level(name, op)
-    if level == "none":
+    levels = table.scope_levels(model_name(model), op)
+    if not levels:
         return FALSE
-    if level == "all" and table.scope_global(name, op):
+    if ("all", True) in levels:
         return TRUE
     if table.division_id is None and "division" in scope_columns(model):
         return FALSE  # no current division: no division's records
-    return compile_scope(ctx, model, level, table.division_id)
+    return any_of([compile_scope(ctx, model, level, table.division_id)
+                   for level in effective_levels(levels)])
 
 
 def _parent_scope(ctx, model, op: str, parent_name: str) -> pw.Node:

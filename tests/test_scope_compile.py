@@ -123,3 +123,14 @@ def test_subtree_predicate_uses_the_path_index(org):
     plan = " | ".join(row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "INDEX" in plan and "base_department_path" in plan, plan
     assert "SCAN t1" not in plan.replace('"', ""), plan
+
+
+def test_levels_that_do_not_nest_are_united():
+    from security.scopes import effective_levels
+
+    assert effective_levels(frozenset({("own", False), ("subordinates", False),
+                                       ("region", False)})) == ["region", "subordinates"]
+    assert effective_levels(frozenset({("department", False),
+                                       ("department_subtree", False)})) == ["department_subtree"]
+    assert effective_levels(frozenset({("region", False), ("division", False)})) == ["division"]
+    assert effective_levels(frozenset({("all", False), ("own", False)})) == ["all"]

@@ -63,6 +63,23 @@ def test_widest_level_across_roles_wins(org):
     assert listed(org.ctx("mgr")) == {"a_mgr", "a_rep1", "a_rep2"}
 
 
+def test_levels_that_do_not_nest_are_united_across_roles(org):
+    # The union, not the "widest" single level, decides: mgr's subordinates own a_rep2 (in
+    # the south region) and mgr's east region holds the ownerless a_none.
+    role_with(org, "mgr", "subordinates", code="t_sub")
+    role_with(org, "mgr", "region", code="t_reg")
+    assert listed(org.ctx("mgr")) == {"a_mgr", "a_rep1", "a_rep2", "a_none"}
+    role_with(org, "rep3", "subordinates", code="t_sub")
+    role_with(org, "rep3", "region", code="t_reg")
+    assert listed(org.ctx("rep3")) == {"a_boss", "a_rep3"}
+    role_with(org, "boss", "subordinates", code="t_sub")
+    role_with(org, "boss", "region", code="t_reg")  # boss has no region: subordinates only
+    assert listed(org.ctx("boss")) == {"a_boss", "a_mgr", "a_rep1", "a_rep2", "a_rep3"}
+    role_with(org, "rep1", "own", code="t_own")
+    role_with(org, "rep1", "region", code="t_reg")
+    assert listed(org.ctx("rep1")) == {"a_mgr", "a_rep1", "a_none"}  # own ∪ east region
+
+
 def test_other_divisions_are_invisible_and_404(org):
     role_with(org, "rep1", "own")
     ctx = org.ctx("rep1")  # works in IA (department)

@@ -60,9 +60,12 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
 
 
 def core_routes() -> list:
+    from core.openapi import OpenAPIHandler  # the document of every route (core/openapi.py)
+
     return [
         (r"/healthz", HealthHandler),
         (r"/api/v1/meta/modules", ModulesMetaHandler),
+        (r"/api/v1/openapi.json", OpenAPIHandler),
     ]
 
 

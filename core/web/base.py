@@ -16,6 +16,7 @@ import tornado.web
 from core.db import database
 
 log = logging.getLogger("huike.web")
+MAX_ID = 2**63 - 1  # the largest id either database can hold
 
 ERROR_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -53,6 +54,11 @@ class BaseHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         self.request_id = self.request.headers.get("X-Request-Id", "")[:64] or new_request_id()
         self.set_header("X-Request-Id", self.request_id)
+        if any(isinstance(arg, str) and arg.isascii() and arg.isdigit()
+               and (len(arg) > 19 or int(arg) > MAX_ID)
+               for arg in self.path_args):
+            # a numeric path id beyond 64 bits names no record (and would overflow the driver)
+            raise APIError(404, "记录不存在 / no such record (id out of range)")
         self._db_opened = database.connect(reuse_if_open=True)
 
     def on_finish(self) -> None:

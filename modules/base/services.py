@@ -328,7 +328,14 @@ def assign_role(user: User, role_code: str, division: Division | None = None) ->
     found = UserRole.get_or_none(UserRole.user == user, UserRole.role == role,
                                  UserRole.division.is_null() if division is None
                                  else UserRole.division == division)
-    return found or UserRole.create(user=user, role=role, division=division)
+    if found is not None:
+        return found
+    from security.policy.watch import bump_version
+
+    with atomic():
+        link = UserRole.create(user=user, role=role, division=division)
+        bump_version()  # cached role sets of every process are refreshed
+    return link
 
 
 # ---------------------------------------------------------------- records by (model, res_id)

@@ -9,9 +9,10 @@ the same the security door raises), so the HTTP layer and the CLI report them un
 - `insert_in_scope` / `update_in_scope` / `delete_in_scope` write and then verify the record
   is (still) inside the caller's write scope, rolling back with 403 `out_of_scope` otherwise:
   nobody creates a record for, or hands one to, an owner outside their scope. Every write is
-  audited in the same transaction (`security.audit.record_change`; phones and e-mails hashed). They differ from
-  `security.crud.create_scoped` / `update_scoped` in one way: values the service sets itself
-  (owner, division, computed keys) are written without being checked as user input.
+  audited in the same transaction (`security.audit.record_change`; phones, e-mails hashed).
+  They differ from `security.crud.create_scoped` / `update_scoped` in that values the
+  service sets itself (owner, division, computed keys) are written without being checked
+  as user input, and in the after-write scope check and the audit.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def as_pk(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         return None
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or not 0 < int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 0 < int(text) <= MAX_ID:
         return None
     return int(text)
 

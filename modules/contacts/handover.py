@@ -154,6 +154,9 @@ def authorise(ctx, source: User, receivers: list[User]) -> None:
     import security
 
     security.require(ctx, "execute", ACTION)
+    if ctx.user is not None and source.id == ctx.user.id:
+        raise APIError(422, "不能交接自己的记录 / you cannot hand over your own records",
+                       code="validation_failed", fields={"from": "yourself"})
     if ctx.user is None or _is_admin(ctx):
         return
     team = set(subordinates_ids(ctx.user))

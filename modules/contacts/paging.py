@@ -100,7 +100,7 @@ class ListParams:
         limit_raw = get("limit")
         if limit_raw in (None, ""):
             limit = DEFAULT_LIMIT
-        elif not limit_raw.isdigit() or int(limit_raw) == 0:
+        elif not (limit_raw.isascii() and limit_raw.isdigit()) or int(limit_raw) == 0:
             raise bad_request("limit", "正整数 / a positive integer")
         else:
             limit = min(int(limit_raw), MAX_LIMIT)

@@ -6,5 +6,6 @@ from core.hooks import hookimpl
 
 @hookimpl
 def register_models():
+    from modules.leads.automation_models import AUTOMATION_MODELS
     from modules.leads.models import MODELS
-    return MODELS
+    return [*MODELS, *AUTOMATION_MODELS]

@@ -90,7 +90,7 @@ class AssignmentRule(TimestampedModel):
 class AssignmentCursor(BaseModel):
     """Round-robin position of one rule: the last user served. Locked while assigning."""
 
-    __security_name__ = "lead_assignment_rule"
+    __security_name__ = "lead_assignment_cursor"
 
     rule = pw.ForeignKeyField(AssignmentRule, unique=True, on_delete="CASCADE")
     last_user = pw.IntegerField(null=True)
@@ -200,7 +200,7 @@ class PoolMove(BaseModel):
 
 
 class SopTransition(TimestampedModel):
-    __security_name__ = "lead_sop"
+    __security_name__ = "lead_sop_transition"
 
     from_status = pw.CharField(max_length=16)
     to_status = pw.CharField(max_length=16)
@@ -215,7 +215,7 @@ class SopTransition(TimestampedModel):
 class SopTask(TimestampedModel):
     """A follow-up task created for the owner when a lead enters `status`."""
 
-    __security_name__ = "lead_sop"
+    __security_name__ = "lead_sop_task"
 
     status = pw.CharField(max_length=16, index=True)
     title = pw.CharField(max_length=200)
@@ -251,7 +251,7 @@ class NurtureRule(TimestampedModel):
 class NurtureRun(BaseModel):
     """One firing of a rule for a lead's idle period (`anchor`: when the idleness began)."""
 
-    __security_name__ = "lead_nurture_rule"
+    __security_name__ = "lead_nurture_run"
 
     rule = pw.ForeignKeyField(NurtureRule, on_delete="CASCADE", backref="+")
     lead = pw.ForeignKeyField(Lead, on_delete="CASCADE", backref="+")

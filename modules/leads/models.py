@@ -95,3 +95,7 @@ class Lead(BlindIndexMixin, TimestampedModel):
 
 
 MODELS = [Lead]
+
+from modules.leads.models_capture import CAPTURE_MODELS  # noqa: E402  forms, mappings, imports
+
+MODELS += CAPTURE_MODELS

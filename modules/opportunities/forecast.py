@@ -4,10 +4,10 @@ rolling three-month view.
 Weighted amount = amount × probability / 100, where probability is the deal's override when
 set, else its stage's. Only open deals with an expected close date count; the month is the
 month of the expected close; the team is the owner's department. Category `omitted` is
-left out, except as its own rows when the answer is split by category (never in totals). Sums are exact (see `money`). Everything runs in the
-caller's read scope, one grouped query per figure set; amounts appear only when the caller
-may read `amount` in clear (and weighted ones only when `probability` too) — otherwise the
-answer carries counts only.
+left out, except as its own rows when the answer is split by category (never in totals).
+Sums are exact (see `money`). Everything runs in the caller's read scope, one grouped query
+per figure set; amounts appear only when the caller may read `amount` in clear (and
+weighted ones only when `probability` too) — otherwise the answer carries counts only.
 """
 from __future__ import annotations
 

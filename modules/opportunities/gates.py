@@ -144,7 +144,8 @@ CONDITIONS: dict[str, Condition] = {
         lambda p: (f"需要一位{ROLE_LABELS.get(p['role'], p['role'])}联系人",
                    f"a {p['role'].replace('_', '-')} contact is required")),
     "competitor": Condition(
-        ("min",), _check_competitor, lambda f, p: f.competitors() >= p["min"], lambda p: "competitor",
+        ("min",), _check_competitor, lambda f, p: f.competitors() >= p["min"],
+        lambda p: "competitor",
         lambda p: (f"需要至少登记 {p['min']} 个竞争对手",
                    f"at least {p['min']} competitor entry is required")),
     "min_amount": Condition(
@@ -224,12 +225,6 @@ def validate_gate(data: Any) -> dict:
     if problems:
         raise GateInputError(problems)
     return values
-
-
-def gate_dict(gate: StageGate) -> dict:
-    return {"id": gate.id, "stage": gate.stage_id, "kind": gate.kind, "code": gate.code,
-            "field": gate.field, "condition": gate.condition, "message": gate.message,
-            "message_en": gate.message_en, "sequence": gate.sequence}
 
 
 # ---------------------------------------------------------------------- evaluation

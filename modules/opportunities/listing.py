@@ -4,10 +4,10 @@ in the caller's read scope.
 Filters: `pipeline`, `stage`, `owner`, `account`, `status` (open / won / lost — the stage
 kind), `forecast_category`, `expected_from` / `expected_to` (dates), `q` (name contains),
 `min_amount` / `max_amount`. Sort: `id`, `created_at`, `updated_at`, `name`,
-`expected_close` (no date sorts last), `amount` (in cents; no amount sorts as 0); `-` for descending;
-ties break on id. The `after` cursor is opaque (base64 of the last row's sort value and id);
-`limit` ≤ 200. Sorting or filtering on a field the caller may not read in clear is refused
-(403): an order or a filter would leak what the field rules hide.
+`expected_close` (no date sorts last), `amount` (in cents; no amount sorts as 0); `-` for
+descending; ties break on id. The `after` cursor is opaque (base64 of the last row's sort
+value and id); `limit` ≤ 200. Sorting or filtering on a field the caller may not read in
+clear is refused (403): an order or a filter would leak what the field rules hide.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import peewee as pw
 from core.db import atomic
 from core.web.base import APIError
 from modules.base.models import Division
-from modules.opportunities.gates import GateInputError, gate_dict, validate_gate
+from modules.opportunities.gates import GateInputError, validate_gate
 from modules.opportunities.models import (
     STAGE_KINDS, Opportunity, Pipeline, Stage, StageChange, StageGate,
 )
@@ -242,8 +242,9 @@ def list_gates(ctx, pipeline_id, stage_id) -> list[dict]:
     security.require(ctx, "read", "model/pipeline_stage_gate")
     pipeline = get_or_404(ctx, Pipeline, pipeline_id)
     stage = stage_in(pipeline, stage_id)
-    return [gate_dict(g) for g in StageGate.select().where(StageGate.stage == stage.id)
-            .order_by(StageGate.sequence, StageGate.id)]
+    rows = (StageGate.select(*security.permitted_columns(ctx, StageGate))
+            .where(StageGate.stage == stage.id).order_by(StageGate.sequence, StageGate.id))
+    return security.serialise(ctx, StageGate, rows)
 
 
 def _validated(items, prefix: str = "") -> list[dict]:
@@ -280,6 +281,8 @@ def replace_gates(ctx, pipeline_id, stage_id, items) -> list[dict]:
 
 
 def add_gate(ctx, pipeline_id, stage_id, data) -> dict:
+    import security
+
     pipeline = pipeline_for(ctx, pipeline_id, "create", model=StageGate)
     stage = stage_in(pipeline, stage_id)
     values = _validated([data])[0]
@@ -290,7 +293,7 @@ def add_gate(ctx, pipeline_id, stage_id, data) -> dict:
     with atomic():
         gate = StageGate.create(stage=stage, **values)
         audit(ctx, "create", StageGate, gate.id, values)
-    return gate_dict(gate)
+    return security.serialise(ctx, StageGate, [gate])[0]
 
 
 def delete_gate(ctx, pipeline_id, stage_id, gate_id) -> None:

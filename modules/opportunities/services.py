@@ -114,7 +114,8 @@ def check_contact(contact_id: int | None, account_id: int) -> None:
 
 
 def check_owner(owner_id: int) -> None:
-    if not User.select(User.id).where((User.id == owner_id) & (User.active == True)).exists():  # noqa: E712
+    active = User.select(User.id).where((User.id == owner_id) & (User.active == True))  # noqa: E712
+    if not active.exists():
         raise invalid({"owner": "没有这个在职用户 / no such active user"})
 
 

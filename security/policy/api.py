@@ -41,13 +41,12 @@ def _resolve(ctx) -> PermissionTable:
     if ctx.user is None:
         return system_table() if ctx.via in SYSTEM_VIAS else empty_table()
     from security.policy.engine import get_enforcer
-    from security.policy.subjects import effective, held_roles, resolve_division
+    from security.policy.subjects import effective
     from security.policy.watch import current_version, state_for
 
     state = state_for()
     token, version = current_version(state)
-    held = held_roles(ctx.user)
-    division_id, division_code = resolve_division(ctx, held)
+    held, (division_id, division_code) = _subjects(ctx, state, (token, version))
     roles = effective(held, division_code)
     key = (token, version, roles, division_code)
     table = state.tables.get(key)
@@ -58,6 +57,26 @@ def _resolve(ctx) -> PermissionTable:
                 table = compile_table(get_enforcer(state), roles, division_id, division_code, key)
                 state.tables[key] = table
     return table
+
+
+MAX_CACHED_SUBJECTS = 50_000
+
+
+def _subjects(ctx, state, version_key: tuple) -> tuple[frozenset, tuple]:
+    """The caller's held roles and division, cached per process until the policy version
+    changes (role assignments bump it), so a warm request spends no query on them."""
+    from security.policy.subjects import held_roles, resolve_division
+
+    user = ctx.user
+    key = (*version_key, user.id, bool(user.is_admin), user.department_id, ctx.division_id)
+    found = state.subjects.get(key)
+    if found is None:
+        held = held_roles(user)
+        found = (held, resolve_division(ctx, held))  # a 403 here is not cached
+        if len(state.subjects) >= MAX_CACHED_SUBJECTS:
+            state.subjects.clear()
+        state.subjects[key] = found
+    return found
 
 
 def compile_table(enforcer, roles: frozenset, division_id, division_code,

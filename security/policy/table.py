@@ -131,6 +131,20 @@ class PermissionTable:
             raise ValueError(f"scope op must be read or write, not {op!r}")
         return self.explain(f"scope/{model}", op).level
 
+    def scope_levels(self, model: str, op: str) -> frozenset[tuple[str, bool]]:
+        """Every role's own level as `(level, is_global)`: levels that do not nest
+        (subordinates vs region) must be OR-ed, not reduced to the widest one."""
+        key = ("scope_levels", model, op)
+        found = self._decisions.get(key)
+        if found is None:
+            levels = set()
+            for role_rules in self._roles.values():
+                level, rule, _ = self._role_scope_level(role_rules, f"scope/{model}", model, op)
+                if rule is not None and level != "none":
+                    levels.add((level, level == "all" and rule.is_global))
+            found = self._decisions[key] = frozenset(levels)
+        return found
+
     def scope_global(self, model: str, op: str) -> bool:
         """True when the `all` scope comes from a role held in `*` by a `*` rule: no
         division filter at all (cross-division roles)."""

@@ -42,6 +42,7 @@ class PolicyState:
     enforcer: Any = None
     enforcer_key: tuple | None = None
     tables: dict = field(default_factory=dict)
+    subjects: dict = field(default_factory=dict)  # (version, user...) → (held roles, division)
     listener: "Listener | None" = None
 
     @property
@@ -87,6 +88,7 @@ def current_version(state: PolicyState | None = None) -> tuple[str, int]:
             if key != state.key:
                 state.token, state.version = key
                 state.tables = {k: v for k, v in state.tables.items() if k[:2] == key}
+                state.subjects = {}
         if is_postgres():
             ensure_listener(state)
     return state.key

@@ -151,14 +151,17 @@ def test_list_query_count_does_not_grow_with_rows(org):
         with count_queries() as statements:
             accounts.list_accounts(ctx, ListParams.parse(get), get)
             people.list_contacts(ctx, ListParams.parse(get), get)
-        return len(statements)
+        # the data queries (the door's policy-version check runs at most once a second,
+        # so its statements come and go with the clock, not with the rows)
+        return len([s for s in statements if "contacts_" in s or "base_tag_link" in s
+                    or 'FROM "base_user"' in s])
 
     people.create_contact(ctx, {"account": account_id, "name": "一"})
     few = measure()
     for index in range(2, 25):
         made = accounts.create_account(ctx, {"name": f"客户{index}"})[0]["id"]
         people.create_contact(ctx, {"account": made, "name": f"联系人{index}"})
-    assert measure() == few
+    assert measure() == few <= 5  # rows, owner names, tags; contacts, account names
 
 
 def test_malformed_input_is_a_client_error_never_a_crash(clients, org):
@@ -177,7 +180,8 @@ def test_malformed_input_is_a_client_error_never_a_crash(clients, org):
                    base64.urlsafe_b64encode(json.dumps(["x", 10**12]).encode()).decode()):
         response = rep1.get(f"/api/v1/accounts?sort=name&after={cursor}")
         assert response.status_code == 400, (cursor, response.text)
-    for query in ("limit=abc", "sort=colour", "fields=colour", "owner=abc"):
+    for query in ("limit=abc", "limit=%C2%B2", "sort=colour", "fields=colour", "owner=abc",
+                  "owner=%C2%B2", "region=99999999999"):
         assert rep1.get(f"/api/v1/accounts?{query}").status_code == 400, query
     assert rep1.post("/api/v1/accounts", data="[1]").status_code == 400
     assert rep1.get("/api/v1/tasks?overdue=maybe").status_code == 400

@@ -57,6 +57,9 @@ def test_only_admins_and_managers_above_may_hand_over(org, estate):
     with pytest.raises(APIError) as err:  # rep1's manager, but other_mgr is not in his team
         handover.execute(org.ctx("mgr"), "rep1", ["other_mgr"])
     assert err.value.status_code == 403 and err.value.fields == {"to": "other_mgr"}
+    with pytest.raises(APIError) as err:  # not oneself
+        handover.preview(org.ctx("mgr"), "mgr", ["rep2"])
+    assert err.value.status_code == 422 and "from" in err.value.fields
     admin = org.ctx("admin")
     assert handover.preview(admin, "rep1", ["other_mgr"])["total"] == 5
     for to, field in ((["rep1"], "to"), ([], "to"), (["nobody"], "to")):

@@ -7,7 +7,7 @@ from modules.contacts.models import Activity
 from modules.opportunities import money
 from modules.opportunities.durations import stage_durations
 from modules.opportunities.models import ForecastSnapshot, Opportunity
-from modules.opportunities.tests.helpers import deal, move, stage
+from modules.opportunities.tests.helpers import deal, move
 from modules.opportunities.tests.test_forecast import deals, money_keys  # noqa: F401
 
 OPP = "/api/v1/opportunities"

@@ -1,0 +1,143 @@
+"""Lead assignment: ordered rules per division → an owner, or the division's public pool.
+
+`assign(ctx, leads)` is the batch entry point (web form, API create, import): it takes the
+leads that have no owner yet, loads rules, teams, caps and workloads once, locks the cursors
+of the rules in play, picks owners in Python (`assignment_pick`) and writes with one UPDATE
+per (owner, division) — the query count does not grow with the batch. Each assignee gets an
+in-app notification and a `notify.lead_assigned` outbox event (key
+`lead-assigned-<lead>-<owner>`) for the WeCom / DingTalk / e-mail connectors. Leads no rule
+can place stay ownerless and enter the pool (`pool_entered_at`).
+
+`give(ctx, leads, owners)` sets owners and clocks (also used when a lead is claimed from the
+pool): `assigned_at` = now, the follow-up escalation restarts, and while the lead has had no
+first response its first-response clock restarts for the new owner (`first_response_due_at` =
+now + the division's target, default 5 minutes).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from core.db import atomic
+from modules.leads.assignment_pick import (Facts, load_members, load_regions, load_rules,
+                                           load_workload, lock_cursors, matches, pick,
+                                           save_cursors, take)
+from modules.leads.automation_models import OPEN_STATUSES
+from modules.leads.hours import zone_of
+from modules.leads.models import Lead
+from modules.leads.notify import Note, send
+from modules.leads.policies import sla_policies
+
+TOPIC = "notify.lead_assigned"
+
+
+# what assignment reads of a lead (loaded when `assign` is given ids)
+COLUMNS = (Lead.id, Lead.division, Lead.owner, Lead.status, Lead.region, Lead.industry,
+           Lead.source, Lead.score, Lead.hot, Lead.name, Lead.company, Lead.first_response_at,
+           Lead.first_response_due_at, Lead.pool_entered_at, Lead.merged_into)
+
+
+def _loaded(leads) -> list[Lead]:
+    leads = list(leads)
+    if leads and not isinstance(leads[0], Lead):
+        ids = sorted({int(pk) for pk in leads})
+        return list(Lead.select(*COLUMNS).where(Lead.id.in_(ids)).order_by(Lead.id))
+    return leads
+
+
+def assign(ctx, leads) -> dict[int, int | None]:
+    """Place every ownerless open lead of the batch (ids, or instances — updated in place);
+    returns `{lead id: owner id or None}`."""
+    targets = [lead for lead in _loaded(leads) if lead.id is not None
+               and lead.__data__.get("owner") is None
+               and lead.__data__.get("merged_into") is None
+               and lead.__data__.get("status", "new") in OPEN_STATUSES]
+    if not targets:
+        return {}
+    facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
+    chosen: dict[int, int | None] = {}
+    with atomic():
+        by_division = load_rules(lead.division_id for lead in targets)
+        load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
+        candidates = {lead.id: [r for r in by_division.get(lead.division_id, [])
+                                if matches(r, lead, facts)] for lead in targets}
+        used = list({r.id: r for rules in candidates.values() for r in rules}.values())
+        if used:
+            lock_cursors(facts, [r.id for r in used if r.strategy != "named_user"])
+            load_members(facts, used)
+            load_workload(facts)
+        for lead in targets:
+            chosen[lead.id] = None
+            for rule in candidates[lead.id]:
+                owner = pick(rule, facts)
+                if owner is not None:
+                    take(owner, facts)
+                    chosen[lead.id] = owner
+                    break
+        save_cursors(facts)
+        placed = [lead for lead in targets if chosen[lead.id] is not None]
+        give(ctx, placed, chosen, only_unowned=True)
+        to_pool(ctx, [lead for lead in targets if chosen[lead.id] is None])
+    return chosen
+
+
+def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool = False,
+         notify: bool = True) -> None:
+    """Make `owners[lead.id]` the owner of each lead and restart its clocks (see module doc)."""
+    if not leads:
+        return
+    now = ctx.now()
+    policies = sla_policies(lead.division_id for lead in leads)
+    groups: dict[tuple[int, int], list[Lead]] = {}
+    for lead in leads:
+        groups.setdefault((owners[lead.id], lead.division_id), []).append(lead)
+    with atomic():
+        for (owner, division), members in groups.items():
+            due = now + dt.timedelta(minutes=policies[division].first_response_minutes)
+            fresh = Lead.first_response_at.is_null()
+            query = Lead.update(
+                owner=owner, assigned_at=now, escalation_level=0, pool_entered_at=None,
+                protected_until=None, updated_at=now,
+                first_response_due_at=pw.Case(None, [(fresh, due)], Lead.first_response_due_at),
+                first_response_met=pw.Case(None, [(fresh, None)], Lead.first_response_met),
+            ).where(Lead.id.in_([lead.id for lead in members]))
+            if only_unowned:
+                query = query.where(Lead.owner.is_null())
+            query.execute()
+            for lead in members:
+                lead.owner, lead.assigned_at, lead.escalation_level = owner, now, 0
+                lead.pool_entered_at = lead.protected_until = None
+                if lead.__data__.get("first_response_at") is None:
+                    lead.first_response_due_at, lead.first_response_met = due, None
+        if notify:
+            send(ctx, [assigned_note(lead, owners[lead.id]) for lead in leads])
+
+
+def assigned_note(lead: Lead, owner: int) -> Note:
+    data = lead.__data__
+    name = data.get("name") or ""
+    company = data.get("company") or ""
+    due = data.get("first_response_due_at")
+    return Note(
+        user_id=owner, kind="lead_assigned", priority="high" if data.get("hot") else "normal",
+        title=f"新线索分配给你 / New lead assigned: {name}",
+        body=(f"{company} · " if company else "") + "请在首次响应时限内联系 / please respond "
+             "within the first-response target",
+        res_id=lead.id, topic=TOPIC, key=f"lead-assigned-{lead.id}-{owner}",
+        extra={"lead_id": lead.id, "division_id": lead.division_id,
+               "source": data.get("source"), "score": data.get("score"),
+               "first_response_due_at": due.isoformat() if due else None})
+
+
+def to_pool(ctx, leads: list[Lead]) -> None:
+    """Ownerless leads enter their division's pool now (no-op for those already in it)."""
+    if not leads:
+        return
+    now = ctx.now()
+    (Lead.update(pool_entered_at=now)
+     .where(Lead.id.in_([lead.id for lead in leads]), Lead.owner.is_null(),
+            Lead.pool_entered_at.is_null()).execute())
+    for lead in leads:
+        if lead.__data__.get("pool_entered_at") is None:
+            lead.pool_entered_at = now

@@ -1,0 +1,205 @@
+"""Choosing an assignee: rule matching, teams, eligibility (caps, working hours), strategies
+and the round-robin cursors.
+
+Everything here works on facts loaded once per batch (`load_facts`: a handful of queries
+whatever the batch size); matching and picking are plain Python.
+
+- A rule matches a lead when every given criterion holds: `region` (region codes), `industry`,
+  `source` (lists; empty or absent = any), `score_min` ≤ score ≤ `score_max`, and — when the
+  rule has `working_hours` — the current local time is inside them. A rule outside its hours
+  simply does not match, so a later rule (an "after hours" team) or the pool takes the lead.
+- The team is `team_users` in the listed order, then the active members of `team_department`
+  (direct members, by id); inactive users never receive leads.
+- A user is eligible when below their cap of open leads (the smaller of the rule's
+  `max_open` and the user's `UserLeadCap.max_open`) and inside their own working hours
+  (`UserLeadCap.working_hours`). An ineligible user is skipped: the next eligible user of the
+  team gets the lead; with nobody eligible the next matching rule is tried, and finally the
+  division's pool.
+- Strategies: `round_robin` (the next eligible user after the cursor's `last_user`),
+  `least_open` (the eligible user with the fewest open leads; ties go round the rotation
+  from the cursor) and `named_user` (that user, if eligible).
+- Cursors are locked before any counting: `SELECT … FOR UPDATE` in rule-id order on
+  PostgreSQL (concurrent web-form posts queue on the row, in a deadlock-free order), a write
+  on SQLite (which takes the database write lock). So concurrent assignments stay fair.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+from core.db import is_postgres
+from modules.base.models import Region, User
+from modules.leads.automation_models import (OPEN_STATUSES, AssignmentCursor, AssignmentRule,
+                                             UserLeadCap)
+from modules.leads.hours import within
+from modules.leads.models import Lead
+
+STRATEGIES = ("round_robin", "least_open", "named_user")
+MATCH_KEYS = ("region", "industry", "source", "score_min", "score_max")
+
+
+@dataclass
+class Facts:
+    """What picking needs, loaded once per batch."""
+
+    now: dt.datetime
+    zone: ZoneInfo
+    region_codes: dict[int, str] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)  # rule id → user ids
+    caps: dict[int, UserLeadCap] = field(default_factory=dict)
+    open_counts: dict[int, int] = field(default_factory=dict)
+    cursors: dict[int, AssignmentCursor] = field(default_factory=dict)
+    moved: set[int] = field(default_factory=set)  # rule ids whose cursor moved
+
+
+# ------------------------------------------------------------------ matching (pure)
+def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
+    match, data = rule.match or {}, lead.__data__
+    if match.get("region") and facts.region_codes.get(data.get("region")) not in match["region"]:
+        return False
+    if match.get("industry") and data.get("industry") not in match["industry"]:
+        return False
+    if match.get("source") and data.get("source") not in match["source"]:
+        return False
+    score = data.get("score") or 0
+    if match.get("score_min") is not None and score < match["score_min"]:
+        return False
+    if match.get("score_max") is not None and score > match["score_max"]:
+        return False
+    return within(rule.working_hours, facts.now, facts.zone)
+
+
+def eligible(user_id: int, rule: AssignmentRule, facts: Facts) -> bool:
+    cap_row = facts.caps.get(user_id)
+    caps = [c for c in (rule.max_open, cap_row.max_open if cap_row else None) if c is not None]
+    if caps and facts.open_counts.get(user_id, 0) >= min(caps):
+        return False
+    hours = cap_row.working_hours if cap_row else None
+    return within(hours, facts.now, facts.zone)
+
+
+def _rotation(members: list[int], last_user: int | None) -> list[int]:
+    """Members starting after `last_user` (from the top when unknown)."""
+    if last_user in members:
+        at = members.index(last_user) + 1
+        return members[at:] + members[:at]
+    return list(members)
+
+
+def pick(rule: AssignmentRule, facts: Facts) -> int | None:
+    """The user `rule` gives its next lead to (None: nobody eligible); moves the cursor."""
+    if rule.strategy == "named_user":
+        user = rule.named_user_id
+        members = facts.members.get(rule.id, [])
+        return user if user in members and eligible(user, rule, facts) else None
+    cursor = facts.cursors[rule.id]
+    order = [u for u in _rotation(facts.members.get(rule.id, []), cursor.last_user)
+             if eligible(u, rule, facts)]
+    if not order:
+        return None
+    if rule.strategy == "least_open":
+        fewest = min(facts.open_counts.get(u, 0) for u in order)
+        chosen = next(u for u in order if facts.open_counts.get(u, 0) == fewest)
+    else:
+        chosen = order[0]
+    cursor.last_user = chosen
+    cursor.assigned += 1
+    facts.moved.add(rule.id)
+    return chosen
+
+
+def take(user_id: int, facts: Facts) -> None:
+    """Count a lead just given to `user_id` (caps and least-open see it at once)."""
+    facts.open_counts[user_id] = facts.open_counts.get(user_id, 0) + 1
+
+
+# ------------------------------------------------------------------ loading facts
+def load_rules(division_ids) -> dict[int, list[AssignmentRule]]:
+    ids = sorted({d for d in division_ids if d is not None})
+    rules = list(AssignmentRule.select().where(AssignmentRule.active == True,  # noqa: E712
+                                               AssignmentRule.division.in_(ids or [0]))
+                 .order_by(AssignmentRule.division, AssignmentRule.sequence, AssignmentRule.id))
+    found: dict[int, list[AssignmentRule]] = {d: [] for d in ids}
+    for rule in rules:
+        found[rule.division_id].append(rule)
+    return found
+
+
+def load_regions(facts: Facts, rules, leads) -> None:
+    if not any((r.match or {}).get("region") for r in rules):
+        return
+    ids = {lead.__data__.get("region") for lead in leads} - {None}
+    if ids:
+        facts.region_codes = dict(Region.select(Region.id, Region.code)
+                                  .where(Region.id.in_(sorted(ids))).tuples())
+
+
+def load_members(facts: Facts, rules) -> None:
+    """Active team members of each rule, in rotation order (one query)."""
+    listed = {u for r in rules for u in (r.team_users or [])}
+    listed |= {r.named_user_id for r in rules if r.named_user_id}
+    departments = {r.team_department_id for r in rules if r.team_department_id}
+    if not listed and not departments:
+        return
+    where = User.id.in_(sorted(listed)) if listed else None
+    if departments:
+        by_dept = User.department.in_(sorted(departments))
+        where = by_dept if where is None else (where | by_dept)
+    users = list(User.select(User.id, User.department).where(where & (User.active == True))  # noqa: E712
+                 .order_by(User.id).tuples())
+    active = {u for u, _ in users}
+    for rule in rules:
+        members = [u for u in (rule.team_users or []) if u in active]
+        if rule.team_department_id:
+            members += [u for u, d in users if d == rule.team_department_id and u not in members]
+        if rule.named_user_id and rule.named_user_id in active and rule.strategy == "named_user":
+            members = members if rule.named_user_id in members else members + [rule.named_user_id]
+        facts.members[rule.id] = members
+
+
+def load_workload(facts: Facts) -> None:
+    """Caps, working hours and open-lead counts of every member (two queries)."""
+    users = sorted({u for members in facts.members.values() for u in members})
+    if not users:
+        return
+    facts.caps = {c.user_id: c for c in UserLeadCap.select().where(UserLeadCap.user.in_(users))}
+    facts.open_counts = dict(
+        Lead.select(Lead.owner, pw.fn.COUNT(Lead.id))
+        .where(Lead.owner.in_(users), Lead.status.in_(OPEN_STATUSES))
+        .group_by(Lead.owner).tuples())
+
+
+def lock_cursors(facts: Facts, rule_ids) -> None:
+    """Lock (creating if needed) the cursors of `rule_ids`, in id order."""
+    ids = sorted(set(rule_ids))
+    if not ids:
+        return
+    if not is_postgres():  # SQLite: the first write takes the database write lock
+        AssignmentCursor.update(version=AssignmentCursor.version + 1).where(
+            AssignmentCursor.rule.in_(ids)).execute()
+    found = _select_locked(ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        AssignmentCursor.insert_many([{"rule": i} for i in missing]).on_conflict_ignore().execute()
+        found.update(_select_locked(missing))
+    facts.cursors.update(found)
+
+
+def _select_locked(ids) -> dict[int, AssignmentCursor]:
+    query = AssignmentCursor.select().where(AssignmentCursor.rule.in_(ids)).order_by(
+        AssignmentCursor.rule)
+    if is_postgres():
+        query = query.for_update()
+    return {c.rule_id: c for c in query}
+
+
+def save_cursors(facts: Facts) -> None:
+    for rule_id in sorted(facts.moved):
+        cursor = facts.cursors[rule_id]
+        (AssignmentCursor.update(last_user=cursor.last_user, assigned=cursor.assigned,
+                                 version=AssignmentCursor.version + 1)
+         .where(AssignmentCursor.id == cursor.id).execute())
+    facts.moved.clear()

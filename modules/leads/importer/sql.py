@@ -1,0 +1,88 @@
+"""The import's hot path into the database: one INSERT statement built once per run, executed
+for a whole batch (`executemany` on SQLite, `execute_values` on PostgreSQL — psycopg2's
+`executemany` would make one round trip per row).
+
+Rows are handed over as finished column values: encrypted fields already hold their
+ciphertext (`keyring.encrypt`, the same format `EncryptedCharField.db_value` writes) and blind
+indexes their HMAC (`keyring.index`, what `BlindIndexField.compute` stores) — see
+`importer.crypt`. Every other column of `Lead` gets its model default, computed once per
+batch, so fields added to the model later (by part 2, or custom ones) are filled correctly
+without touching this file. `ON CONFLICT (import_key) DO NOTHING` is the last guard of
+idempotence when two workers race on the same rows.
+"""
+from __future__ import annotations
+
+import json
+
+import peewee as pw
+
+from core.db import JSONField, database, is_postgres
+from modules.leads.models import Lead
+
+PLAIN = (pw.CharField, pw.TextField, pw.IntegerField, pw.BooleanField, pw.DateTimeField,
+         pw.DecimalField, pw.ForeignKeyField, pw.FloatField, pw.DateField, pw.AutoField)
+
+
+def _converter(field: pw.Field):
+    """How a python value becomes a column value for this field (None: as is)."""
+    if isinstance(field, JSONField):
+        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False,
+                                                           sort_keys=True, default=str)
+    if isinstance(field, PLAIN):
+        return None
+    return field.db_value
+
+
+class InsertPlan:
+    """`INSERT INTO leads_lead (every column but id) VALUES …` and the per-batch defaults."""
+
+    def __init__(self, model=Lead):
+        self.model = model
+        self.fields = [f for f in model._meta.sorted_fields if f is not model._meta.primary_key]
+        self.position = {f.name: i for i, f in enumerate(self.fields)}
+        self.converters = [_converter(f) for f in self.fields]
+        columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
+        table = model._meta.table_name
+        conflict = ' ON CONFLICT ("import_key") DO NOTHING' if "import_key" in model._meta.fields \
+            else ""
+        if is_postgres():
+            self.sql = f'INSERT INTO "{table}" ({columns}) VALUES %s{conflict}'
+        else:
+            marks = ", ".join("?" for _ in self.fields)
+            self.sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks}){conflict}'
+
+    def template(self, overrides: dict) -> list:
+        """One row of column values: model defaults (callables called once), then
+        `overrides` (python values, converted here)."""
+        row = []
+        for field, convert in zip(self.fields, self.converters):
+            if field.name in overrides:
+                value = overrides[field.name]
+            else:
+                value = field.default() if callable(field.default) else field.default
+            row.append(convert(value) if convert is not None and value is not None else value)
+        return row
+
+    def convert(self, name: str, value):
+        convert = self.converters[self.position[name]]
+        return value if convert is None or value is None else convert(value)
+
+    def insert(self, rows: list[list]) -> None:
+        """Insert finished rows in the current transaction."""
+        if not rows:
+            return
+        cursor = database.cursor()
+        if is_postgres():
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, self.sql, rows, page_size=len(rows))
+        else:
+            cursor.executemany(self.sql, rows)
+
+
+def ids_by_key(keys: list[str]) -> dict[str, int]:
+    """`{import_key: lead id}` for the keys that exist (one query)."""
+    if not keys:
+        return {}
+    return {key: pk for pk, key in Lead.select(Lead.id, Lead.import_key)
+            .where(Lead.import_key.in_(keys)).tuples()}

@@ -1,0 +1,46 @@
+"""What happens to leads right after they are created: the extension point between capture
+(part 1: API, web forms, imports) and automation (part 2: scoring, assignment).
+
+Every path that creates leads — `services.create_lead`, the web form, each import batch —
+calls `after_create(ctx, lead_ids)` inside the transaction that inserted them, with the ids
+of the new leads (one call per batch: an import of 100k rows makes ~50 calls, not 100k).
+It runs, when present:
+
+1. `modules.leads.scoring.rescore(ctx, lead_ids)` — compute `score`, `score_breakdown`, `hot`;
+2. `modules.leads.assignment.assign(ctx, lead_ids)` — give ownerless leads an owner and
+   start their SLA clocks.
+
+Both take a list of ids and must work in bulk (a few queries per call, not per lead): the
+import benchmark counts them. A step whose module or function does not exist yet is skipped,
+so capture works before part 2 lands. Any exception propagates and rolls the batch back.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Iterable
+
+STEPS = (("modules.leads.scoring", "rescore"), ("modules.leads.assignment", "assign"))
+
+
+def _step(module: str, name: str) -> Callable | None:
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise  # the module exists but one of its imports is missing: a real error
+        return None
+    return getattr(found, name, None)
+
+
+def steps() -> list[Callable]:
+    """The post-create steps available in this installation, in order."""
+    return [func for func in (_step(m, n) for m, n in STEPS) if func is not None]
+
+
+def after_create(ctx, leads: Iterable[int]) -> None:
+    """Run scoring then assignment on newly created leads (ids), in the caller's transaction."""
+    ids = [int(pk) for pk in leads]
+    if not ids:
+        return
+    for step in steps():
+        step(ctx, ids)

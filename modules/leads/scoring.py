@@ -1,0 +1,211 @@
+"""Lead scoring: rules stored as data (`ScoringRule`), a score 0–100 and its explanation.
+
+Each active rule adds (or, with negative points, removes) points; the score is their sum
+clamped to 0–100 and `Lead.score_breakdown` lists every rule that fired with its points and
+why — the per-lead explanation shown to reps and managers. Rule kinds and their `params`:
+
+- `source`     `{"sources": ["website", "referral"]}` — the lead came from one of them;
+- `field`      `{"field": "company"}` — completeness: the field is filled (contact channels
+               count when their normalised value is usable, read from the blind index so
+               nothing is decrypted);
+- `budget`     `{"min": "100000", "max": "500000"}` — min ≤ budget < max (either bound may be
+               null);
+- `recency`    `{"within_days": 7}` — the latest touch (activity, else capture) is that recent;
+- `engagement` `{"kinds": ["web_visit"], "within_days": 30, "max_count": 3}` — points per
+               engagement event of those kinds (capped at `max_count`);
+- `hot`        `{}` — the lead is marked hot (an engagement arrived).
+
+Rules with a NULL division apply everywhere, others to their division only. Scores are
+recomputed on every change that feeds them: creation and import (`rescore` on the batch — one
+query for the rules, one for engagements, CASE-batched UPDATEs), status / field changes,
+activities, engagements, and after a rule edit (every open lead, in batches, as a job).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Iterable
+
+from core.db import atomic
+from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
+from modules.leads.models import Lead
+
+KINDS = ("source", "field", "budget", "recency", "engagement", "hot")
+ENGAGEMENT_KINDS = ("web_visit", "email_open", "email_click", "download", "webinar")
+SCORED_FIELDS = ("name", "company", "title", "mobile", "email", "wechat", "region", "industry",
+                 "budget", "need", "campaign")
+ENCRYPTED = ("mobile", "email", "wechat")
+# the columns a score depends on (what `rescore_ids` loads)
+COLUMNS = (Lead.id, Lead.division, Lead.source, Lead.budget, Lead.hot, Lead.created_at,
+           Lead.last_activity_at, Lead.name, Lead.company, Lead.title, Lead.region,
+           Lead.industry, Lead.need, Lead.campaign, Lead.mobile_bidx, Lead.email_bidx,
+           Lead.wechat_bidx, Lead.score, Lead.score_breakdown)
+BATCH = 500
+
+
+# ------------------------------------------------------------------ evaluation (pure)
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _filled(lead: Lead, name: str) -> bool:
+    data = lead.__data__
+    if name in ENCRYPTED:
+        return bool(data.get(f"{name}_bidx")) or bool(data.get(name))
+    value = data.get(name)
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+
+def _fires(rule: ScoringRule, lead: Lead, events: list[tuple[str, dt.datetime]],
+           now: dt.datetime) -> tuple[int, str] | None:
+    """`(points, detail)` when `rule` fires for `lead`, else None."""
+    params, data = rule.params or {}, lead.__data__
+    if rule.kind == "source":
+        source = data.get("source")
+        if source in params.get("sources", ()):
+            return rule.points, f"来源 / source: {source}"
+    elif rule.kind == "field":
+        if _filled(lead, params.get("field", "")):
+            return rule.points, f"已填写 / filled: {params['field']}"
+    elif rule.kind == "budget":
+        budget = _decimal(data.get("budget"))
+        low, high = _decimal(params.get("min")), _decimal(params.get("max"))
+        if budget is not None and (low is None or budget >= low) and (high is None or budget < high):
+            return rule.points, f"预算 / budget {budget}"
+    elif rule.kind == "recency":
+        stamps = [t for t in (data.get("last_activity_at"), data.get("created_at")) if t]
+        days = params.get("within_days", 0)
+        if stamps and now - max(stamps) <= dt.timedelta(days=days):
+            return rule.points, f"{days} 天内有跟进 / touched within {days} days"
+    elif rule.kind == "engagement":
+        return _engagement(rule, events, now)
+    elif rule.kind == "hot":
+        if data.get("hot"):
+            return rule.points, "热线索 / hot lead"
+    return None
+
+
+def _engagement(rule: ScoringRule, events, now) -> tuple[int, str] | None:
+    params = rule.params or {}
+    kinds = set(params.get("kinds") or ENGAGEMENT_KINDS)
+    within = params.get("within_days")
+    since = now - dt.timedelta(days=within) if within else None
+    count = sum(1 for kind, at in events if kind in kinds and (since is None or at >= since))
+    count = min(count, params.get("max_count") or count)
+    if count:
+        return rule.points * count, f"互动 {count} 次 / {count} engagement(s)"
+    return None
+
+
+def evaluate(lead: Lead, rules: Iterable[ScoringRule], events, now: dt.datetime):
+    """`(score, breakdown)` of one lead under `rules` (pure: no queries)."""
+    breakdown, total = [], 0
+    for rule in rules:
+        fired = _fires(rule, lead, events, now)
+        if fired is None:
+            continue
+        points, detail = fired
+        total += points
+        breakdown.append({"rule": rule.code, "label": rule.label, "kind": rule.kind,
+                          "points": points, "detail": detail})
+    return max(0, min(100, total)), breakdown
+
+
+# ------------------------------------------------------------------ batches
+def rules_by_division(division_ids: Iterable[int]) -> dict[int, list[ScoringRule]]:
+    """Active rules that apply to each division (one query)."""
+    ids = sorted({d for d in division_ids if d is not None})
+    rules = list(ScoringRule.select().where(
+        ScoringRule.active == True,  # noqa: E712
+        ScoringRule.division.is_null() | ScoringRule.division.in_(ids or [0]))
+        .order_by(ScoringRule.sequence, ScoringRule.id))
+    return {d: [r for r in rules if r.division_id in (None, d)] for d in ids}
+
+
+def _engagements(lead_ids: list[int], rules: list[ScoringRule], now) -> dict[int, list]:
+    wanted = [r for r in rules if r.kind == "engagement"]
+    if not wanted or not lead_ids:
+        return {}
+    windows = [(r.params or {}).get("within_days") for r in wanted]
+    query = LeadEngagement.select(LeadEngagement.lead, LeadEngagement.kind,
+                                  LeadEngagement.occurred_at)
+    query = query.where(LeadEngagement.lead.in_(lead_ids))
+    if all(windows):
+        query = query.where(LeadEngagement.occurred_at >= now - dt.timedelta(days=max(windows)))
+    found: dict[int, list] = {}
+    for row in query.tuples():
+        found.setdefault(row[0], []).append((row[1], row[2]))
+    return found
+
+
+def rescore(ctx, leads) -> dict[int, int]:
+    """Recompute the score of a batch of leads — ids, or instances (updated in place);
+    returns `{lead id: score}`. Queries: the leads (when given ids), rules, engagements, then
+    one CASE UPDATE per 200 changed."""
+    leads = list(leads)
+    if leads and not isinstance(leads[0], Lead):
+        return rescore_ids(ctx, leads)
+    leads = [lead for lead in leads if lead.id is not None]
+    if not leads:
+        return {}
+    now = ctx.now()
+    rules = rules_by_division(lead.division_id for lead in leads)
+    every_rule = [r for group in rules.values() for r in group]
+    events = _engagements([lead.id for lead in leads], every_rule, now)
+    changed = []
+    for lead in leads:
+        score, breakdown = evaluate(lead, rules.get(lead.division_id, []),
+                                    events.get(lead.id, []), now)
+        if score != lead.__data__.get("score") or breakdown != lead.__data__.get("score_breakdown"):
+            lead.score, lead.score_breakdown = score, breakdown
+            changed.append(lead)
+    if changed:
+        with atomic():
+            Lead.bulk_update(changed, fields=[Lead.score, Lead.score_breakdown], batch_size=200)
+    return {lead.id: lead.score for lead in leads}
+
+
+def rescore_ids(ctx, lead_ids: Iterable[int]) -> dict[int, int]:
+    """Load the scored columns of these leads (no decryption) and rescore them."""
+    ids = sorted(set(lead_ids))
+    scores: dict[int, int] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        scores.update(rescore(ctx, list(Lead.select(*COLUMNS).where(Lead.id.in_(chunk)))))
+    return scores
+
+
+def rescore_open(ctx, division_id: int | None = None) -> int:
+    """Rescore every open lead (of one division, or all) in id-ordered batches; after a rule
+    edit and nightly (recency decays). Returns how many leads were looked at."""
+    last, seen = 0, 0
+    while True:
+        query = Lead.select(*COLUMNS).where(Lead.status.in_(OPEN_STATUSES), Lead.id > last)
+        if division_id is not None:
+            query = query.where(Lead.division == division_id)
+        batch = list(query.order_by(Lead.id).limit(BATCH))
+        if not batch:
+            return seen
+        rescore(ctx, batch)
+        seen += len(batch)
+        last = batch[-1].id
+
+
+def explain(ctx, lead_id) -> dict:
+    """The stored score and its breakdown of a lead the caller may read (field rules apply:
+    a hidden `score` or `score_breakdown` is left out)."""
+    import security
+    from security.crud import get_or_404
+
+    row = get_or_404(ctx, Lead, lead_id, "read")
+    perms = security.permitted_fields(ctx, Lead, "read")
+    out = {"id": row.id}
+    for name in ("score", "score_breakdown", "hot"):
+        if perms.level(name) in ("read", "write"):
+            out[name] = row.__data__.get(name)
+    return out
