@@ -40,6 +40,7 @@ import re
 from typing import Any, Iterable
 
 import tornado.web
+from tornado.routing import PathMatches, Rule
 
 from core.web.base import ERROR_CODES, APIError, BaseHandler
 
@@ -120,7 +121,7 @@ def _argument_names(handler: type, count: int) -> list[str]:
     return [f"param{n + 1}" for n in range(count)]
 
 
-def path_template(spec: tornado.web.URLSpec) -> tuple[str, list[dict]] | None:
+def path_template(spec: Rule) -> tuple[str, list[dict]] | None:
     """`("/api/v1/accounts/{account_id}", [parameter, ...])`, or None if not reversible."""
     matcher = spec.matcher
     path = getattr(matcher, "_path", None)
@@ -257,7 +258,7 @@ def components(extra_schemas: dict) -> dict:
     }
 
 
-def build_document(specs: Iterable[tornado.web.URLSpec], *, version: str = "0",
+def build_document(specs: Iterable[Rule], *, version: str = "0",
                    modules: list[dict] | None = None) -> dict:
     """The OpenAPI 3.1 document of the given URL specs (in route order)."""
     paths: dict[str, dict] = {}
@@ -296,8 +297,9 @@ def build_document(specs: Iterable[tornado.web.URLSpec], *, version: str = "0",
     return document
 
 
-def app_specs(app: tornado.web.Application) -> list[tornado.web.URLSpec]:
-    return [rule for rule in app.wildcard_router.rules if isinstance(rule, tornado.web.URLSpec)]
+def app_specs(app: tornado.web.Application) -> list[Rule]:
+    """The application's path rules (URLSpecs, or rules tornado built from tuples)."""
+    return [rule for rule in app.wildcard_router.rules if isinstance(rule.matcher, PathMatches)]
 
 
 def _package_version() -> str:

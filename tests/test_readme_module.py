@@ -20,7 +20,8 @@ def readme_files() -> dict[str, str]:
 
 def test_readme_has_the_module_files():
     assert set(readme_files()) == {"visits/module.toml", "visits/models.py", "visits/services.py",
-                                   "visits/handlers.py", "visits/__init__.py"}
+                                   "visits/handlers.py", "visits/__init__.py",
+                                   "visits/security/access.csv"}
 
 
 def test_following_the_readme_gives_a_working_module(tmp_path, database_url):
@@ -36,6 +37,8 @@ def test_following_the_readme_gives_a_working_module(tmp_path, database_url):
     with make_install(tmp_path / "data", database_url,
                       extra_config={"modules": {"paths": [str(root)]}}) as inst:
         assert "visits" in inst.registry.module_names
+        from modules.base import services
+        division = services.create_division("VS", "拜访事业部")
         with LiveServer(inst.registry) as live:
             http = HttpClient(live.base_url)
             assert http.get("/api/v1/visits").status_code == 401
@@ -46,3 +49,19 @@ def test_following_the_readme_gives_a_working_module(tmp_path, database_url):
                 "customer": "required"}
             items = http.get("/api/v1/visits").json()["items"]
             assert [i["customer"] for i in items] == ["上海振华重工"]
+            _a_rep_sees_only_own_visits(live, division)
+
+
+def _a_rep_sees_only_own_visits(live, division):
+    """The access.csv of step 5 holds: a sales rep lists their own visits, not the admin's."""
+    import tests.support as support
+    from modules.base import services
+
+    dept = services.create_department(division, "vs1", "拜访一部")
+    rep = services.create_user("li.lei", "李雷", "Visits-rep-2026", department=dept)
+    services.assign_role(rep, "sales_rep", division)
+    http = HttpClient(live.base_url)
+    support.login(http, "li.lei", "Visits-rep-2026")
+    assert http.get("/api/v1/visits").json()["items"] == []
+    assert http.post("/api/v1/visits", json={"customer": "徐工集团"}).status_code == 201
+    assert [i["customer"] for i in http.get("/api/v1/visits").json()["items"]] == ["徐工集团"]

@@ -68,6 +68,7 @@ class ImportRun(TimestampedModel):
     file_size = pw.BigIntegerField(default=0)
     file_type = pw.CharField(max_length=8, default="csv")
     encoding = pw.CharField(max_length=16, null=True)
+    headers = JSONField(default=list)  # the file's header row
     mapping = JSONField(default=dict)  # file header → lead field, as used
     mapping_name = pw.CharField(max_length=100, null=True)
     unmapped = JSONField(default=list)  # headers no field was found for

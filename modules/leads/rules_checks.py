@@ -363,6 +363,7 @@ def clean_sop(data: dict) -> tuple[list[dict], list[dict]]:
             sub.fail("status", "必填 / required")
         for name, message in sub.errors.items():
             check.fail(f"{where}.{name}", message)
-        tasks.append({**sub.values, "description": sub.values.get("description") or ""})
+        tasks.append({"due_days": 1.0, "priority": "normal", **sub.values,
+                      "description": sub.values.get("description") or ""})
     check.done()
     return transitions, tasks

@@ -1,0 +1,258 @@
+"""One batch of import rows: clean, drop rows already imported, dedupe, encrypt, insert, merge.
+
+The caller (`importer.run`) wraps `BatchProcessor.handle` in one transaction together with
+the run's counters, so a batch is all or nothing. Per batch the database sees a fixed number
+of statements whatever its size: one `IN` query for import keys already present, one `IN`
+query for duplicates (blind indexes of the division's leads), one multi-row INSERT, one
+query for the new ids, and one for the leads to merge into (if any).
+
+Duplicate policy, for a row whose mobile, e-mail or WeChat matches (blind index) a lead of
+the division or an earlier row of the file:
+- `skip`: the row is not imported (reported as `skipped` with what it duplicates);
+- `merge`: its values fill the empty fields of the lead / earlier row (nothing is
+  overwritten); counted as merged;
+- `create`: imported anyway.
+Rows failing validation are reported with every problem and never stop the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from modules.leads.importer.crypt import BatchCrypter, channels
+from modules.leads.importer.sql import InsertPlan, ids_by_key
+from modules.leads.models import Lead
+from modules.leads.validation import Refs, clean
+
+STORED = ("name", "company", "company_key", "title", "campaign", "region", "industry", "budget",
+          "need", "source")
+FILLABLE = ("company", "title", "mobile", "email", "wechat", "campaign", "region", "industry",
+            "budget", "need")
+EXTRA_CELLS = ("该行的列数多于表头 / the row has more cells than the header")
+
+
+@dataclass
+class RunSpec:
+    """What a batch needs to know about its run."""
+
+    run_id: int
+    division_id: int
+    owner_id: int | None
+    created_by: int | None
+    policy: str
+    dry_run: bool
+    file_sha: str
+    headers: list[str]
+    mapping: list[tuple[int, str]]  # (column position, lead field)
+
+
+@dataclass
+class Pending:
+    number: int
+    cells: list[str]
+    values: dict
+    key: str
+    indexes: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    created_ids: list[int] = field(default_factory=list)
+    created: int = 0
+    merged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    merged_into: list[int] = field(default_factory=list)
+    problems: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
+
+
+def import_key(file_sha: str, number: int) -> str:
+    """The row's idempotence key: the same row of the same file always has the same key."""
+    return hashlib.sha256(f"{file_sha}:{number}".encode("ascii")).hexdigest()
+
+
+def _messages(errors: dict) -> str:
+    return "; ".join(f"{name}: {message}" for name, message in errors.items())[:500]
+
+
+def _fill(into: dict, other: dict) -> list[str]:
+    """Copy `other`'s values into `into`'s empty fields; return the filled field names."""
+    filled = []
+    for name in FILLABLE:
+        if into.get(name) in (None, "") and other.get(name) not in (None, ""):
+            into[name] = other[name]
+            filled.append(name)
+    if "company" in filled:
+        into["company_key"] = other.get("company_key")
+    return filled
+
+
+class BatchProcessor:
+    """Handles the batches of one run (insert plan and channel specs built once)."""
+
+    def __init__(self, ctx, spec: RunSpec, refs: Refs | None = None):
+        self.ctx = ctx
+        self.spec = spec
+        self.refs = refs or Refs.load()
+        self.plan = InsertPlan()
+        self.specs = channels()
+        self.seen: dict[str, int] = {}  # dry runs only: index → -row number of earlier rows
+
+    # ------------------------------------------------------------------ steps
+    def _clean(self, rows, out: Outcome) -> list[Pending]:
+        width, spec, refs = len(self.spec.headers), self.spec, self.refs
+        pending = []
+        for number, cells in rows:
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                out.problems.append((number, "error", EXTRA_CELLS, cells))
+                continue
+            raw = {name: (cells[at] if at < len(cells) else "") for at, name in spec.mapping}
+            values, errors = clean(raw, refs, lenient_source=True)
+            if errors:
+                out.problems.append((number, "error", _messages(errors), cells))
+                continue
+            pending.append(Pending(number, cells, values, import_key(spec.file_sha, number)))
+        return pending
+
+    def _existing(self, pending: list[Pending]) -> dict[str, int]:
+        """Index → id of a lead of the division holding it (one query), plus, in a dry run,
+        the rows seen in earlier batches (as negative row numbers)."""
+        wanted = {spec.index_name: set() for spec in self.specs}
+        for p in pending:
+            for spec in self.specs:
+                if p.indexes[spec.name]:
+                    wanted[spec.index_name].add(p.indexes[spec.name])
+        found: dict[str, int] = {}
+        terms = [getattr(Lead, name).in_(sorted(values)) for name, values in wanted.items()
+                 if values]
+        if terms:
+            match = terms[0]
+            for term in terms[1:]:
+                match |= term
+            query = (Lead.select(Lead.id, *[getattr(Lead, n) for n in wanted])
+                     .where((Lead.division == self.spec.division_id)
+                            & Lead.merged_into.is_null() & match)
+                     .order_by(Lead.id).tuples())
+            for pk, *indexes in query:
+                for index in indexes:
+                    if index:
+                        found.setdefault(index, pk)
+        for index, marker in self.seen.items():
+            found.setdefault(index, marker)
+        return found
+
+    def _dedupe(self, pending: list[Pending], crypter, out: Outcome):
+        """Split rows into inserts and merges into existing leads (`{lead id: [rows]}`)."""
+        if self.spec.policy == "create":
+            return pending, {}
+        existing = self._existing(pending)
+        first: dict[str, Pending] = {}
+        inserts, merges = [], {}
+        for p in pending:
+            indexes = [v for v in p.indexes.values() if v]
+            lead = next((existing[i] for i in indexes if i in existing), None)
+            earlier = next((first[i] for i in indexes if i in first), None) \
+                if lead is None else None
+            if lead is None and earlier is None:
+                for index in indexes:
+                    first.setdefault(index, p)
+                inserts.append(p)
+            elif self.spec.policy == "skip":
+                what = (f"与第 {earlier.number} 行重复 / duplicate of row {earlier.number}"
+                        if earlier is not None else
+                        f"与第 {-lead} 行重复 / duplicate of row {-lead}" if lead < 0 else
+                        "与已有线索重复 / duplicate of an existing lead")
+                out.problems.append((p.number, "skipped", what, p.cells))
+                out.skipped += 1
+            elif earlier is not None:
+                if _fill(earlier.values, p.values):
+                    self._index(earlier, crypter)
+                    for index in (v for v in earlier.indexes.values() if v):
+                        first.setdefault(index, earlier)
+                out.merged += 1
+            else:
+                merges.setdefault(lead, []).append(p)
+        return inserts, merges
+
+    def _index(self, p: Pending, crypter: BatchCrypter) -> None:
+        for spec in self.specs:
+            p.indexes[spec.name] = crypter.index(spec, p.values.get(spec.name))
+
+    def _row(self, p: Pending, crypter: BatchCrypter, template: list) -> list:
+        row = template.copy()
+        position, values = self.plan.position, p.values
+        for name in STORED:
+            if name in values:
+                row[position[name]] = values[name]
+        for spec in self.specs:
+            row[position[spec.name]] = crypter.encrypt(spec, values.get(spec.name))
+            row[position[spec.index_name]] = p.indexes[spec.name]
+        row[position["import_key"]] = p.key
+        if "source_label" in values:
+            row[position["custom"]] = self.plan.convert("custom",
+                                                        {"source_label": values["source_label"]})
+        return row
+
+    def _merge_existing(self, merges: dict[int, list[Pending]], out: Outcome) -> None:
+        """Fill empty fields of existing leads from the duplicate rows (full rows, decrypted)."""
+        if not merges:
+            return
+        for lead in Lead.select().where(Lead.id.in_(sorted(k for k in merges if k > 0))):
+            current = {name: getattr(lead, name) for name in FILLABLE}
+            current["region"] = lead.region_id
+            changes: dict = {}
+            for p in merges[lead.id]:
+                for name in _fill(current, p.values):
+                    changes[name] = current[name]
+            if "company" in changes:
+                changes["company_key"] = current["company_key"]
+            if changes and not self.spec.dry_run:
+                changes["updated_at"] = self.ctx.now()
+                Lead.update(changes).where(Lead.id == lead.id).execute()
+            out.merged_into.append(lead.id)
+        out.merged += sum(len(rows) for rows in merges.values())
+
+    # ------------------------------------------------------------------ the batch
+    def handle(self, rows: list[tuple[int, list[str]]]) -> Outcome:
+        """Process one batch; in a dry run nothing is written (counts only)."""
+        out = Outcome(rows=len(rows))
+        crypter = BatchCrypter(self.specs)
+        pending = self._clean(rows, out)
+        out.failed = len(out.problems)
+        done = set(ids_by_key([p.key for p in pending]))
+        out.skipped += sum(1 for p in pending if p.key in done)  # imported by an earlier run
+        pending = [p for p in pending if p.key not in done]
+        for p in pending:
+            self._index(p, crypter)
+        inserts, merges = self._dedupe(pending, crypter, out)
+        if self.spec.dry_run:
+            out.merged += sum(len(r) for r in merges.values())
+            out.created = len(inserts)
+            for p in inserts:
+                for index in (v for v in p.indexes.values() if v):
+                    self.seen.setdefault(index, -p.number)
+            return out
+        now = self.ctx.now()
+        template = self.plan.template({
+            "division": self.spec.division_id, "owner": self.spec.owner_id,
+            "created_by": self.spec.created_by, "status": "new", "source": "other",
+            "status_changed_at": now, "created_at": now, "updated_at": now})
+        self.plan.insert([self._row(p, crypter, template) for p in inserts])
+        created = ids_by_key([p.key for p in inserts])
+        out.created_ids = sorted(created.values())
+        out.created = len(created)
+        self._merge_existing(merges, out)
+        return out
+
+
+def problem_rows(run_id: int, headers: list[str], out: Outcome) -> list[dict]:
+    """`ImportRowError` rows for the batch's problems (original cells kept, encrypted)."""
+    width = len(headers)
+    rows = []
+    for number, kind, message, cells in out.problems:
+        raw = {headers[i] if i < width else f"#{i + 1}": cell for i, cell in enumerate(cells)}
+        rows.append({"run": run_id, "row": number, "kind": kind, "message": message,
+                     "raw": json.dumps(raw, ensure_ascii=False)})
+    return rows

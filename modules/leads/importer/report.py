@@ -1,0 +1,66 @@
+"""The error report of an import run: one CSV line per rejected or skipped row, with the row
+number, the reason and the original cells — UTF-8 with a BOM, so Excel (which assumes GBK
+without one) opens it correctly. Built from `ImportRowError` (exact even across resumes:
+those rows are committed with their batch)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+from modules.leads.models_capture import ImportRowError, ImportRun
+
+BOM = "\ufeff"
+HEAD = ["行号 / row", "类型 / kind", "原因 / reason"]
+KINDS = {"error": "错误 / error", "skipped": "跳过 / skipped"}
+CHUNK = 1000
+
+
+def _problems(run_id: int) -> Iterator[ImportRowError]:
+    """Every problem of the run in row order, fetched in keyset pages (bounded memory)."""
+    last = 0
+    while True:
+        page = list(ImportRowError.select().where((ImportRowError.run == run_id)
+                                                  & (ImportRowError.row > last))
+                    .order_by(ImportRowError.row).limit(CHUNK))
+        if not page:
+            return
+        yield from page
+        last = page[-1].row
+
+
+def _columns(run: ImportRun) -> list[str]:
+    """The file's header row (cells beyond it are appended as `#n=value`)."""
+    return list(run.headers or run.mapping)
+
+
+def lines(run: ImportRun) -> Iterator[str]:
+    """The report as text chunks (BOM first)."""
+    columns = _columns(run)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEAD + columns)
+    yield BOM + buffer.getvalue()
+    for problem in _problems(run.id):
+        buffer.seek(0)
+        buffer.truncate()
+        raw = json.loads(problem.raw) if problem.raw else {}
+        extra = [f"{k}={v}" for k, v in raw.items() if k not in columns and v]
+        writer.writerow([problem.row, KINDS.get(problem.kind, problem.kind), problem.message]
+                        + [raw.get(name, "") for name in columns] + extra)
+        yield buffer.getvalue()
+
+
+def write_report(settings, run: ImportRun) -> Path | None:
+    """Write the report under `<data dir>/imports/<run id>/errors.csv` (None: no problems)."""
+    if not ImportRowError.select().where(ImportRowError.run == run.id).exists():
+        return None
+    folder = settings.data_dir / "imports" / str(run.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "errors.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for chunk in lines(run):
+            handle.write(chunk)
+    return path

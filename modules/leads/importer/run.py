@@ -1,0 +1,242 @@
+"""An import run from file to finish: create (checks, mapping, resume detection), execute in
+batches (each one transaction with the run's counters), finish (error report), resume.
+
+Idempotence and resume rest on two facts:
+- each row's `import_key` = sha256(file sha + row number) is a unique column of `Lead`, and
+  rows whose key exists are skipped — importing the same file again creates nothing;
+- `ImportRun.processed` (the row cursor) and the counters are updated in the same
+  transaction as the batch's leads — a run killed mid-batch loses exactly that uncommitted
+  batch and continues after its last committed one, with no duplicate and no half row.
+
+A run is executed by one worker at a time: `claim` takes it with a compare-and-set on the
+`worker` token (`host:pid:random`); every batch commit re-checks the token, so a worker that
+lost its claim stops without writing. A run whose worker died is taken over at once on the
+same host (its pid is gone) and after `STALE` elsewhere (no heartbeat).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Callable
+
+import peewee as pw
+
+from core.db import atomic
+from core.web.base import APIError
+from modules.leads import pipeline
+from modules.leads.importer.batch import BatchProcessor, RunSpec, problem_rows
+from modules.leads.importer.mapping import detect, require_name
+from modules.leads.importer.reader import open_table
+from modules.leads.models_capture import POLICIES, ImportRowError, ImportRun
+
+log = logging.getLogger("huike.leads.import")
+STALE = dt.timedelta(minutes=10)
+UNFINISHED = ("pending", "running", "failed")
+_ACTIVE: set[str] = set()  # tokens of runs being executed by this process
+
+
+class Preempted(Exception):
+    """Another worker took the run over; this one stops without writing."""
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def check_size(settings, size: int) -> None:
+    limit = settings["leads"]["import_max_bytes"]
+    if size > limit:
+        raise APIError(413, f"文件过大（上限 {limit // 1048576} MB）/ file too large (limit "
+                       f"{limit} bytes)", code="payload_too_large", fields={"file": "too_large"})
+
+
+# ------------------------------------------------------------------ create
+def create_run(ctx, path: Path, *, file_name: str, division_id: int, policy: str = "skip",
+               dry_run: bool = False, owner_id: int | None = None, columns: dict | None = None,
+               mapping_name: str | None = None) -> tuple[ImportRun, bool]:
+    """Check the file and open a run for it; returns `(run, resumed)` — an unfinished run of
+    the same file, division and options is resumed instead of starting over."""
+    from security import audit
+
+    if policy not in POLICIES:
+        raise APIError(422, "重复处理策略可选 / policy is one of: " + ", ".join(POLICIES),
+                       code="validation_failed", fields={"policy": "invalid"})
+    sha, size = file_sha256(path)
+    check_size(ctx.registry.settings, size)
+    if not dry_run:
+        previous = (ImportRun.select().where(
+            (ImportRun.file_sha256 == sha) & (ImportRun.division == division_id)
+            & (ImportRun.dry_run == False) & ImportRun.status.in_(UNFINISHED)  # noqa: E712
+            & (ImportRun.policy == policy)).order_by(ImportRun.id.desc()).first())
+        if previous is not None:
+            return previous, True
+    table = open_table(path)
+    mapping, unmapped = detect(table.headers, columns)
+    require_name(mapping)
+    with atomic():
+        run = ImportRun.create(
+            division=division_id, created_by=ctx.user_id, owner=owner_id, file_name=file_name[:255],
+            file_path=str(path), file_sha256=sha, file_size=size, file_type=table.file_type,
+            encoding=table.encoding, headers=table.headers, mapping=mapping, mapping_name=mapping_name,
+            unmapped=unmapped, policy=policy, dry_run=dry_run, total=table.total,
+            created_at=ctx.now(), updated_at=ctx.now())
+        audit.record(ctx, "import", model=ImportRun._meta.table_name, res_id=run.id,
+                     details={"file": file_name, "sha256": sha, "rows": table.total,
+                              "policy": policy, "dry_run": dry_run},
+                     division_id=division_id)
+    return run, False
+
+
+# ------------------------------------------------------------------ claim
+def new_token() -> str:
+    return f"{socket.gethostname()[:12]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def worker_alive(token: str | None, heartbeat: dt.datetime | None, now: dt.datetime) -> bool:
+    """Is the worker holding a run still working on it?"""
+    if not token:
+        return False
+    if token in _ACTIVE:
+        return True
+    host, _, rest = token.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname()[:12] and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False  # this process, but no thread runs it any more
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return heartbeat is not None and now - heartbeat < STALE
+    return heartbeat is not None and now - heartbeat < STALE
+
+
+def claim(run_id: int, token: str, now: dt.datetime) -> ImportRun | None:
+    """Take the run for this worker (None: finished, or another live worker holds it)."""
+    run = ImportRun.get_or_none(ImportRun.id == run_id)
+    if run is None or run.status == "done":
+        return None
+    if run.status == "running" and worker_alive(run.worker, run.heartbeat_at, now):
+        return None
+    held = (ImportRun.worker.is_null() if run.worker is None else ImportRun.worker == run.worker)
+    taken = (ImportRun.update(status="running", worker=token, heartbeat_at=now, message=None,
+                              started_at=pw.fn.COALESCE(ImportRun.started_at, now))
+             .where((ImportRun.id == run_id) & held & (ImportRun.status == run.status))
+             .execute())
+    return ImportRun.get_by_id(run_id) if taken else None
+
+
+# ------------------------------------------------------------------ execute
+def _spec(run: ImportRun, headers: list[str]) -> RunSpec:
+    positions = {header: at for at, header in reversed(list(enumerate(headers)))}
+    mapping = [(positions[h], f) for h, f in run.mapping.items() if h in positions]
+    return RunSpec(run.id, run.division_id, run.owner_id, run.created_by_id, run.policy,
+                   run.dry_run, run.file_sha256, headers, mapping)
+
+
+def _commit(ctx, run: ImportRun, token: str, processor: BatchProcessor, batch: list) -> dict:
+    """One batch and the run's counters in one transaction."""
+    from security import audit
+
+    with atomic():
+        out = processor.handle(batch)
+        problems = problem_rows(run.id, processor.spec.headers, out)
+        if problems:
+            ImportRowError.insert_many(problems).on_conflict_ignore().execute()
+        if out.created_ids:
+            pipeline.after_create(ctx, out.created_ids)
+        moved = (ImportRun.update(
+            processed=ImportRun.processed + out.rows, created=ImportRun.created + out.created,
+            merged=ImportRun.merged + out.merged, skipped=ImportRun.skipped + out.skipped,
+            failed=ImportRun.failed + out.failed, heartbeat_at=ctx.now(), updated_at=ctx.now())
+            .where((ImportRun.id == run.id) & (ImportRun.worker == token)).execute())
+        if not moved:
+            raise Preempted(run.id)
+        if not run.dry_run and (out.created or out.merged):
+            audit.record(ctx, "import", model="leads_lead", division_id=run.division_id,
+                         details={"run": run.id, "rows": [batch[0][0], batch[-1][0]],
+                                  "created": out.created, "merged": out.merged,
+                                  "ids": out.created_ids[:1] + out.created_ids[-1:],
+                                  "merged_into": out.merged_into[:100]})
+    return {"rows": out.rows, "created": out.created}
+
+
+def execute(ctx, run_id: int, progress: Callable[[int, int], None] | None = None,
+            batch_rows: int | None = None) -> ImportRun | None:
+    """Run (or resume) an import to the end; None when another worker holds it.
+    `progress(processed, total)` is called after every committed batch."""
+    token = new_token()
+    run = claim(run_id, token, ctx.now())
+    if run is None:
+        return None
+    _ACTIVE.add(token)
+    try:
+        table = open_table(Path(run.file_path))
+        processor = BatchProcessor(ctx, _spec(run, table.headers))
+        size = batch_rows or ctx.registry.settings["leads"]["import_batch_rows"]
+        done, batch = run.processed, []
+        for row in table.rows(skip=run.processed):
+            batch.append(row)
+            if len(batch) >= size:
+                done += _commit(ctx, run, token, processor, batch)["rows"]
+                batch = []
+                if progress:
+                    progress(done, table.total)
+        if batch:
+            done += _commit(ctx, run, token, processor, batch)["rows"]
+            if progress:
+                progress(done, table.total)
+        return finish(ctx, run.id, token)
+    except Preempted:
+        log.warning("import run %s was taken over by another worker", run_id)
+        return None
+    except Exception as exc:
+        fail(run_id, token, exc)
+        raise
+    finally:
+        _ACTIVE.discard(token)
+
+
+def fail(run_id: int, token: str, exc: Exception) -> None:
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    (ImportRun.update(status="failed", message=str(message)[:2000], worker=None)
+     .where((ImportRun.id == run_id) & (ImportRun.worker == token)).execute())
+
+
+def finish(ctx, run_id: int, token: str) -> ImportRun:
+    """Mark the run done, write its error report, drop the stored upload."""
+    from modules.leads.importer.report import write_report
+
+    run = ImportRun.get_by_id(run_id)
+    report = write_report(ctx.registry.settings, run)
+    (ImportRun.update(status="done", total=ImportRun.processed, finished_at=ctx.now(),
+                      worker=None, error_report=str(report) if report else None)
+     .where((ImportRun.id == run_id) & (ImportRun.worker == token)).execute())
+    _drop_upload(ctx.registry.settings, run)
+    return ImportRun.get_by_id(run_id)
+
+
+def _drop_upload(settings, run: ImportRun) -> None:
+    """Uploaded copies (under the data dir) are removed once no unfinished run needs them;
+    files given on the command line are the user's and stay."""
+    uploads = (settings.data_dir / "imports" / "uploads").resolve()
+    path = Path(run.file_path).resolve()
+    if path.parent != uploads or not path.exists():
+        return
+    still = ImportRun.select().where((ImportRun.file_path == run.file_path)
+                                     & (ImportRun.id != run.id)
+                                     & ImportRun.status.in_(UNFINISHED)).exists()
+    if not still:
+        path.unlink()
