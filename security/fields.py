@@ -66,7 +66,7 @@ class FieldPermissions:
         return name in self.names
 
 
-def field_levels(table, model) -> dict[str, str]:
+def field_levels(table, model, op: str = "read") -> dict[str, str]:
     """Every field of `model` → its level in the permission `table`, in field order.
 
     The primary key is always readable and never writable: ids address records, they are
@@ -76,8 +76,9 @@ def field_levels(table, model) -> dict[str, str]:
     pk = model._meta.primary_key
     readonly = set(getattr(model, "__readonly__", SYSTEM_READONLY))
     levels = {}
+    level_of = table.create_field_level if op == "create" else table.field_level
     for field in model._meta.sorted_fields:
-        level = table.field_level(name, field.name)
+        level = level_of(name, field.name)
         if level not in LEVELS:
             raise ValueError(f"field rule for {name}.{field.name} is {level!r}, "
                              f"expected one of {', '.join(LEVELS)}")
@@ -95,8 +96,9 @@ def _table(ctx):
 
 def permitted_fields(ctx, model, op: str = "read") -> FieldPermissions:
     """The caller's field rules for `model` (computed once per request and model)."""
-    levels = ctx.cached(("security.fields", model_name(model)),
-                        lambda: field_levels(_table(ctx), model))
+    kind = "create" if op == "create" else "read"
+    levels = ctx.cached(("security.fields", model_name(model), kind),
+                        lambda: field_levels(_table(ctx), model, kind))
     return FieldPermissions(model=model, op=op, levels=levels)
 
 

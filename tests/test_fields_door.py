@@ -230,3 +230,19 @@ def test_reveal_over_http(rep, install, http):
     missing = http.post("/api/v1/reveal", json={"model": "t_account"}, headers=headers)
     assert missing.status_code == 400 and set(missing.json()["error"]["fields"]) == {"id", "field"}
     assert len(reveals(install)) == 1
+
+
+def test_a_create_only_role_may_create_but_not_edit(org):
+    define_role("t_creator", [("model/t_account", "read"), ("model/t_account", "create"),
+                              ("scope/t_account", "read:own"), ("scope/t_account", "write:own"),
+                              ("field/t_account/note", "read")])
+    assign(org, "rep2", "t_creator")
+    ctx = org.ctx("rep2")
+    data = {"name": "新客户", "owner": org.users["rep2"].id, "division": org.ia.id}
+    assert check_write(ctx, T_Account, data, op="create") is data
+    with pytest.raises(APIError) as refused:
+        check_write(ctx, T_Account, {**data, "note": "x"}, op="create")  # an explicit rule holds
+    assert refused.value.fields == {"note": "read-only"}
+    with pytest.raises(APIError) as edit:
+        check_write(ctx, T_Account, {"name": "改名"})
+    assert edit.value.fields == {"name": "read-only"}

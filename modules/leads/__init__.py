@@ -13,22 +13,39 @@ def register_models():
 
 @hookimpl
 def register_routes(registry):
+    from modules.leads.handlers import leads_routes
     from modules.leads.handlers_automation import automation_routes
-    return [*automation_routes()]  # part 2 (automation); part 1 adds its routes after these
+    return [*automation_routes(), *leads_routes()]  # part 2 (automation), part 1 (capture)
 
 
 @hookimpl
 def register_jobs(huey, registry):
+    from modules.leads.importer.jobs import register as import_jobs
     from modules.leads.jobs import register
-    return register(huey, registry)
+    return [*(register(huey, registry) or []), *import_jobs(huey, registry)]
 
 
 @hookimpl
 def register_actions():
-    return [{"name": "lead.pool", "label": "线索公海", "label_en": "Lead pool (browse, claim)"}]
+    return [{"name": "lead.pool", "label": "线索公海", "label_en": "Lead pool (browse, claim)"},
+            {"name": "lead.import", "label": "导入线索", "label_en": "Import leads"},
+            {"name": "lead.merge", "label": "合并线索", "label_en": "Merge duplicate leads"},
+            {"name": "lead.convert", "label": "转化线索", "label_en": "Convert leads"}]
 
 
 @hookimpl
 def register_timeline_models(registry):
     from modules.leads.models import Lead
     return {"lead": Lead}
+
+
+@hookimpl
+def register_cli(group):
+    from modules.leads.importer.cli import register
+    register(group)
+
+
+@hookimpl
+def load_demo(registry):
+    from modules.leads.demo import load_demo as load
+    return load(registry)

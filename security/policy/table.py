@@ -131,6 +131,25 @@ class PermissionTable:
             raise ValueError(f"scope op must be read or write, not {op!r}")
         return self.explain(f"scope/{model}", op).level
 
+    def create_field_level(self, model: str, field_name: str) -> str:
+        """The level of a field when *creating* a record: like `field_level`, except that a
+        field without a field rule follows the model's `create` right too — a role may create
+        records it may not later edit."""
+        key = ("create_field", model, field_name)
+        level = self._decisions.get(key)
+        if level is None:
+            resource = f"field/{model}/{field_name}"
+            level = "hidden"
+            for role_rules in self._roles.values():
+                found, rule, reason = self._role_field_level(role_rules, resource, model)
+                if found != "write" and not reason.startswith("字段规则") and \
+                        role_rules.grant(f"model/{model}", "create") is not None:
+                    found = "write"
+                if field_rank(found) > field_rank(level):
+                    level = found
+            self._decisions[key] = level
+        return level
+
     def scope_levels(self, model: str, op: str) -> frozenset[tuple[str, bool]]:
         """Every role's own level as `(level, is_global)`: levels that do not nest
         (subordinates vs region) must be OR-ed, not reduced to the widest one."""

@@ -26,6 +26,12 @@ from security.policy.models import PolicyVersion
 log = logging.getLogger("huike.security.policy")
 
 CHANNEL = "huike_policy"
+
+
+def channel_for(token: str) -> str:
+    """The NOTIFY channel of one install (its policy token), so installs sharing a PostgreSQL
+    database in different schemas do not wake each other."""
+    return f"{CHANNEL}_{''.join(c for c in token if c.isalnum())[:24]}"
 CHECK_INTERVAL = 1.0  # seconds between version re-reads per process (the 2 s guarantee)
 LISTEN_POLL = 1.0  # seconds the listener waits before checking whether to stop
 
@@ -102,9 +108,10 @@ def bump_version() -> int:
                    .where(PolicyVersion.id == 1).execute())
         if not updated:
             PolicyVersion.create(id=1, version=1, token=uuid.uuid4().hex)
-        version = PolicyVersion.get_by_id(1).version
-        if is_postgres():
-            database.execute_sql(f"NOTIFY {CHANNEL}")  # transactional: sent only on commit
+        row = PolicyVersion.get_by_id(1)
+        version = row.version
+        if is_postgres():  # transactional: sent only on commit
+            database.execute_sql(f"NOTIFY {channel_for(row.token)}")
         on_commit(lambda: mark_stale(db))
     return version
 
@@ -127,8 +134,9 @@ class Listener:
         self._state = weakref.ref(state)
         self.conn = psycopg2.connect(dbname=db.database, **db.connect_params)
         self.conn.autocommit = True
+        self.channel = channel_for(state.token)
         with self.conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
+            cur.execute(f"LISTEN {self.channel}")
         self.received = 0
         self.thread = threading.Thread(target=self._run, name="huike-policy-listener",
                                        daemon=True)
@@ -161,10 +169,12 @@ class Listener:
 
 def ensure_listener(state: PolicyState) -> None:
     """Start (or restart) this process's listener for the current PostgreSQL database."""
-    if state.listener is not None and state.listener.alive():
+    if state.listener is not None and state.listener.alive() and \
+            state.listener.channel == channel_for(state.token):
         return
     with state.lock:
-        if state.listener is None or not state.listener.alive():
+        if state.listener is None or not state.listener.alive() or \
+                state.listener.channel != channel_for(state.token):
             try:
                 state.listener = Listener(database.obj, state)
             except Exception:

@@ -79,17 +79,20 @@ def create_run(ctx, path: Path, *, file_name: str, division_id: int, policy: str
             & (ImportRun.dry_run == False) & ImportRun.status.in_(UNFINISHED)  # noqa: E712
             & (ImportRun.policy == policy)).order_by(ImportRun.id.desc()).first())
         if previous is not None:
+            if previous.file_path != str(path):  # the same bytes, moved or uploaded again
+                ImportRun.update(file_path=str(path)).where(ImportRun.id == previous.id).execute()
+                previous.file_path = str(path)
             return previous, True
     table = open_table(path)
     mapping, unmapped = detect(table.headers, columns)
     require_name(mapping)
     with atomic():
         run = ImportRun.create(
-            division=division_id, created_by=ctx.user_id, owner=owner_id, file_name=file_name[:255],
-            file_path=str(path), file_sha256=sha, file_size=size, file_type=table.file_type,
-            encoding=table.encoding, headers=table.headers, mapping=mapping, mapping_name=mapping_name,
-            unmapped=unmapped, policy=policy, dry_run=dry_run, total=table.total,
-            created_at=ctx.now(), updated_at=ctx.now())
+            division=division_id, created_by=ctx.user_id, owner=owner_id,
+            file_name=file_name[:255], file_path=str(path), file_sha256=sha, file_size=size,
+            file_type=table.file_type, encoding=table.encoding, headers=table.headers,
+            mapping=mapping, mapping_name=mapping_name, unmapped=unmapped, policy=policy,
+            dry_run=dry_run, total=table.total, created_at=ctx.now(), updated_at=ctx.now())
         audit.record(ctx, "import", model=ImportRun._meta.table_name, res_id=run.id,
                      details={"file": file_name, "sha256": sha, "rows": table.total,
                               "policy": policy, "dry_run": dry_run},

@@ -114,6 +114,8 @@ def org(install, clock) -> Org:
                                     manager=built.users.get(manager))
         services.assign_role(user, role, divisions[div])
         built.users[login_] = user
+    # sessions must start after the users' passwords were set (real time): start the clock now
+    clock.set(utcnow() + dt.timedelta(seconds=1))
     return built
 
 
@@ -149,3 +151,24 @@ def rule(org: Org, division: str = "IA", **values):
     data = {"name": "默认", "sequence": 10, "strategy": "round_robin",
             "team_users": [org.id("rep1"), org.id("rep2"), org.id("rep3")], **values}
     return AssignmentRule.create(division=org.divisions[division].id, **data)
+
+
+class count_queries:
+    """Count the SQL statements executed inside the block (`with count_queries() as sql:`)."""
+
+    def __enter__(self) -> list[str]:
+        from core.db import database
+
+        self.db = database.obj
+        self.statements: list[str] = []
+        original = self.db.execute_sql
+
+        def execute_sql(sql, *args, **kwargs):
+            self.statements.append(sql)
+            return original(sql, *args, **kwargs)
+
+        self.db.execute_sql = execute_sql
+        return self.statements
+
+    def __exit__(self, *exc) -> None:
+        del self.db.execute_sql
