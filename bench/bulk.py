@@ -8,11 +8,19 @@ required column without default fails loudly (`MissingColumn`) instead of insert
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, Iterable
 
 import peewee as pw
 
 from core.db import database, is_postgres
+
+
+# Field types whose `db_value` hands a correctly typed value to the driver unchanged (the
+# generators give exactly those types), so the bulk path can skip the call.
+PASS_THROUGH = {pw.CharField, pw.TextField, pw.IntegerField, pw.BigIntegerField,
+                pw.SmallIntegerField, pw.BooleanField, pw.DateTimeField, pw.DateField,
+                pw.DecimalField, pw.ForeignKeyField, pw.FloatField}
 
 
 class MissingColumn(RuntimeError):
@@ -48,6 +56,8 @@ class Bulk:
                 continue
             if isinstance(field, BlindIndexField):
                 convert = (lambda row, f=field: f.compute(row.get(f.source)))
+            elif field.name in given and type(field) in PASS_THROUGH:
+                convert = operator.itemgetter(field.name)  # the driver adapts it as peewee would
             elif field.name in given:
                 convert = (lambda row, f=field: f.db_value(row[f.name]))
             else:

@@ -22,7 +22,7 @@ import peewee as pw
 from core.db import atomic
 from modules.leads.assignment_pick import (Facts, load_members, load_regions, load_rules,
                                            load_workload, lock_cursors, matches, pick,
-                                           save_cursors, take)
+                                           save_cursors, serialise_sqlite, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
 from modules.leads.models import Lead
@@ -58,6 +58,7 @@ def assign(ctx, leads) -> dict[int, int | None]:
     facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
     chosen: dict[int, int | None] = {}
     with atomic():
+        serialise_sqlite(lead.division_id for lead in targets)
         by_division = load_rules(lead.division_id for lead in targets)
         load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
         candidates = {lead.id: [r for r in by_division.get(lead.division_id, [])

@@ -172,14 +172,24 @@ def load_workload(facts: Facts) -> None:
         .group_by(Lead.owner).tuples())
 
 
+def serialise_sqlite(division_ids) -> None:
+    """On SQLite, make a write the transaction's first statement: it takes the database write
+    lock (waiting its turn), so the reads that follow see every committed assignment and the
+    transaction never has to upgrade a stale read snapshot (which SQLite refuses at once)."""
+    if is_postgres():
+        return
+    rules = AssignmentRule.select(AssignmentRule.id).where(
+        AssignmentRule.division.in_(sorted(set(division_ids)) or [0]))
+    AssignmentCursor.update(version=AssignmentCursor.version + 1).where(
+        AssignmentCursor.rule.in_(rules)).execute()
+
+
 def lock_cursors(facts: Facts, rule_ids) -> None:
-    """Lock (creating if needed) the cursors of `rule_ids`, in id order."""
+    """Lock (creating if needed) the cursors of `rule_ids`, in id order (PostgreSQL: row
+    locks; SQLite holds the database write lock since `serialise_sqlite`)."""
     ids = sorted(set(rule_ids))
     if not ids:
         return
-    if not is_postgres():  # SQLite: the first write takes the database write lock
-        AssignmentCursor.update(version=AssignmentCursor.version + 1).where(
-            AssignmentCursor.rule.in_(ids)).execute()
     found = _select_locked(ids)
     missing = [i for i in ids if i not in found]
     if missing:

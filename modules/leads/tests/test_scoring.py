@@ -134,4 +134,4 @@ def test_batch_rescore_costs_the_same_queries_for_10_or_300_leads(org):
     with count_queries() as many:
         scoring.rescore(ctx, large)
     assert len(many) <= len(few) + 1  # CASE updates go 200 leads at a time
-    assert {lead.score for lead in Lead.select().where(Lead.id.in_(large))} == {20}
+    assert {lead.score for lead in Lead.select().where(Lead.id.in_(large))} == {25}
