@@ -146,6 +146,9 @@ def update_scoped(ctx, model, res_id, data: Mapping[str, Any]) -> dict:
             changed = model.select(key).where(_where(ctx, model, "write", key == pk)).exists()
         if not changed:
             raise _refuse(ctx, model, pk)
+        if data and not model.select(key).where(_where(ctx, model, "write", key == pk)).exists():
+            raise APIError(403, "修改后的记录超出你的数据范围 / the record would leave your data "
+                           "scope", code="out_of_scope")  # the transaction rolls back
     return get_dict(ctx, model, pk)
 
 
@@ -159,15 +162,19 @@ def delete_scoped(ctx, model, res_id) -> None:
             raise _refuse(ctx, model, pk)
 
 
-def create_scoped(ctx, model, data: Mapping[str, Any]) -> dict:
+def create_scoped(ctx, model, data: Mapping[str, Any],
+                  system: Mapping[str, Any] | None = None) -> dict:
     """Insert a record whose fields are all writable for the caller; refused (403, nothing
     kept) when the new record would fall outside the caller's write scope — one cannot
-    create records for another owner or division than one's scope allows."""
+    create records for another owner or division than one's scope allows.
+
+    `system` holds values the service itself sets (owner, division, created_by): they are
+    not user input, so field rules do not apply to them, but the scope check still does."""
     require_model(ctx, model, "create")
     check_write(ctx, model, data, op="create")
     key = model._meta.primary_key
     with atomic():
-        pk = model.insert(dict(data)).execute()
+        pk = model.insert({**dict(data), **dict(system or {})}).execute()
         if not model.select(key).where(_where(ctx, model, "write", key == pk)).exists():
             raise APIError(403, "新记录超出你的数据范围 / the new record would be outside your "
                            "data scope", code="out_of_scope")

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 import peewee as pw
 
+from security.crypto.blind import BlindIndexField
 from security.fields import permitted_fields
 from security.policy.names import model_name
 from security.masking import mask_kind, masker
@@ -70,6 +71,8 @@ def field_plan(ctx, model) -> tuple[tuple[str, Transform], ...]:
         fields = model._meta.fields
         plan = []
         for name in perms.readable:
+            if isinstance(fields[name], BlindIndexField):
+                continue  # search keys, never data: no role receives them
             transform = field_transform(fields[name])
             if name in perms.masked:
                 transform = _chain(transform, masker(mask_kind(model, name)))

@@ -225,6 +225,8 @@ def test_every_route_passes_the_door(matrix, monkeypatch):
                     problems.append(f"server error: {where}: {body[:200]}")
                 if not sees_md and MD_MARK in body:
                     problems.append(f"cross-division leak: {where}")
+                if "_bidx" in body:
+                    problems.append(f"blind-index column in output: {where}")
                 if user == "matrix.viewer" and HIDDEN_MARK in body:
                     problems.append(f"hidden field leaked: {where}")
                 bypassed = {t for t in tracer.bypassed() if (url, t) not in ALLOWED_ROUTES}

@@ -296,3 +296,15 @@ def test_listing_costs_the_same_queries_whatever_the_table_size(org):
     assert small_rows == big_rows == 50
     assert small == big
     assert big <= 6, big
+
+
+def test_an_update_may_not_move_a_record_out_of_the_callers_scope(org):
+    define_role("t_owner_editor", [*scope_lines(ACCOUNT, "own", "own"),
+                                   ("field/t_account/owner", "write")])
+    assign(org, "rep1", "t_owner_editor")
+    account = org.accounts["a_rep1"]
+    with pytest.raises(APIError) as refused:
+        crud.update_scoped(org.ctx("rep1"), T_Account, account.id,
+                           {"owner": org.users["rep2"].id})
+    assert refused.value.status_code == 403 and refused.value.code == "out_of_scope"
+    assert T_Account.get_by_id(account.id).owner_id == org.users["rep1"].id

@@ -174,7 +174,7 @@ def upload(ctx, *, model: str, res_id, filename: str | None, content_type: str |
         raise TooLarge(f"文件过大 / file exceeds {limits['max_bytes']} bytes", "file")
     if not data:
         raise BaseError("文件为空 / the file is empty", "file")
-    record = get_record(ctx.registry, model, res_id)
+    record = get_record(ctx.registry, model, res_id, ctx, "write")
     name = sanitise_filename(filename)
     ctype = declared_type(content_type, name)
     if ctype not in limits["allowed_types"]:

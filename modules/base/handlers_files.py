@@ -19,7 +19,8 @@ class AttachmentsHandler(BaseApiHandler):
         self.require_user()
         model = self.get_query_argument("model", "")
         with service_errors():
-            record = get_record(self.registry, model, self.get_query_argument("res_id", ""))
+            record = get_record(self.registry, model, self.get_query_argument("res_id", ""),
+                                self.ctx)
         rows = attachments.for_record(model, record._pk)
         self.write_json({"attachments": [attachments.serialise(r) for r in rows]})
 
@@ -45,6 +46,7 @@ class AttachmentHandler(BaseApiHandler):
         self.require_user()
         with service_errors():
             row = attachments.get(int(attachment_id))
+            get_record(self.registry, row.model, row.res_id, self.ctx)  # the parent's door
             data = attachments.read(self.app_settings, row)
         content_type = row.content_type
         if row.meta.get("encoding"):
@@ -73,7 +75,7 @@ class TagsHandler(BaseApiHandler):
         res_id = self.get_query_argument("res_id", None)
         if res_id is not None:
             with service_errors():
-                record = get_record(self.registry, model, res_id)
+                record = get_record(self.registry, model, res_id, self.ctx)
             rows = tags.tags_of(model, record._pk)
         else:
             rows = tags.list_tags(model or None)
@@ -114,7 +116,8 @@ class TagLinksHandler(BaseApiHandler):
         self.require_user()
         data = self.body({"model", "res_id"}, {"model", "res_id"})
         with service_errors():
-            tags.attach(self.registry, tags.get_tag(int(tag_id)), data["model"], data["res_id"])
+            tags.attach(self.registry, tags.get_tag(int(tag_id)), data["model"], data["res_id"],
+                        self.ctx)
         self.write_json({"tag_id": int(tag_id), "model": data["model"],
                          "res_id": as_id(data["res_id"], "res_id")}, 201)
 
@@ -126,6 +129,7 @@ class TagLinkHandler(BaseApiHandler):
     def delete(self, tag_id: str, model: str, res_id: str) -> None:
         self.require_user()
         with service_errors():
+            get_record(self.registry, model, res_id, self.ctx, "write")
             removed = tags.detach(tags.get_tag(int(tag_id)), model, int(res_id))
         if not removed:
             raise APIError(404, "该记录没有这个标签 / the record does not carry this tag")

@@ -339,16 +339,30 @@ def assign_role(user: User, role_code: str, division: Division | None = None) ->
 
 
 # ---------------------------------------------------------------- records by (model, res_id)
-def get_record(registry, model: str, res_id):
+def get_record(registry, model: str, res_id, ctx=None, op: str = "read"):
     """The row `res_id` of the registered model whose table is `model` (attachments and
-    tags point at records this way)."""
+    tags point at records this way). With a caller's `ctx` the record goes through the
+    security door: the model right, and for business records the row scope — a record
+    outside it is 404, exactly like a missing one."""
     if not isinstance(model, str) or not model:
         raise BaseError("model 不能为空 / model is required", "model")
     try:
         model_cls = registry.model(model)
     except KeyError:
         raise BaseError(f"未注册的模型 / unknown model {model!r}", "model") from None
-    row = model_cls.get_or_none(model_cls._meta.primary_key == as_id(res_id, "res_id"))
+    record_id = as_id(res_id, "res_id")
+    if ctx is not None and ctx.user is not None:
+        from security import crud, require
+
+        if getattr(model_cls, "__scope__", None) or getattr(model_cls, "__scope_parent__", None):
+            return crud.get_or_404(ctx, model_cls, record_id, op)
+        require(ctx, op, f"model/{security_name(model_cls)}")
+    row = model_cls.get_or_none(model_cls._meta.primary_key == record_id)
     if row is None:
         raise BaseError(f"记录不存在 / {model} has no record {res_id}", "res_id")
     return row
+
+
+def security_name(model_cls) -> str:
+    from security import model_name
+    return model_name(model_cls)

@@ -89,9 +89,10 @@ def delete_tag(tag: Tag) -> None:
         tag.delete_instance()
 
 
-def attach(registry, tag: Tag, model: str, res_id) -> TagLink:
-    """Put `tag` on record `(model, res_id)`; attaching twice is a no-op."""
-    record = get_record(registry, model, res_id)
+def attach(registry, tag: Tag, model: str, res_id, ctx=None) -> TagLink:
+    """Put `tag` on record `(model, res_id)` (which the caller must be able to write);
+    attaching twice is a no-op."""
+    record = get_record(registry, model, res_id, ctx, "write")
     if tag.model and tag.model != model:
         raise BaseError(f"标签只能用于 {tag.model} / tag belongs to {tag.model}", "model")
     (TagLink.insert(tag=tag, model=model, res_id=record._pk)

@@ -16,8 +16,10 @@ from modules.leads.handlers_automation import LeadsApiHandler
 
 class RulesHandler(LeadsApiHandler):
     def get(self, kind: str) -> None:
-        self.write_json(rules_admin.list_rules(self.ctx, rules_admin.KINDS[kind],
-                                               self.list_params("sequence"), self.arg))
+        found = rules_admin.KINDS[kind]
+        default = "sequence" if "sequence" in found.model._meta.fields else "id"
+        self.write_json(rules_admin.list_rules(self.ctx, found, self.list_params(default),
+                                               self.arg))
 
     def post(self, kind: str) -> None:
         self.write_json(rules_admin.create_rule(self.ctx, rules_admin.KINDS[kind],

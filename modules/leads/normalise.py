@@ -12,6 +12,7 @@ lead's phone index matches a contact's. The common case (an 11-digit mobile, opt
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 import unicodedata
 
@@ -100,7 +101,13 @@ def company_key(name: str | None) -> str | None:
     lead's company matches an account's `name_key`)."""
     if not name or not str(name).strip():
         return None
-    return name_key(str(name))[:200] or None
+    return _company_key(str(name))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _company_key(name: str) -> str | None:
+    """Cached: an import file names the same companies over and over."""
+    return name_key(name)[:200] or None
 
 
 # ------------------------------------------------------------------ sources

@@ -70,9 +70,9 @@ def _audit(ctx, action: str, lead_id: int, division_id: int, old, new, reason=No
                  division_id=division_id)
 
 
-def _move(ctx, lead_id, division_id, action, old, new, reason=None) -> None:
+def _move(ctx, lead_id, division_id, action, old, new, reason=None, at=None) -> None:
     PoolMove.create(lead=lead_id, division=division_id, action=action, from_user=old,
-                    to_user=new, actor=ctx.user_id, reason=reason, at=ctx.now())
+                    to_user=new, actor=ctx.user_id, reason=reason, at=at or ctx.now())
     _audit(ctx, f"lead.pool_{action}", lead_id, division_id, old, new, reason)
 
 
@@ -219,7 +219,7 @@ def _recycle_one(ctx, lead: Lead, days: int, settings, now: dt.datetime) -> int:
         if not changed:
             return 0
         _move(ctx, lead.id, lead.division_id, "recycle", lead.owner_id, None,
-              f"{days} 天未跟进 / untouched for {days} days")
+              f"{days} 天未跟进 / untouched for {days} days", now)
         send(ctx, [Note(user_id=lead.owner_id, kind="lead_recycled",
                         title=f"线索已回收到公海 / Lead returned to the pool: {lead.name}",
                         body=f"{days} 天未跟进 / untouched for {days} days", res_id=lead.id,

@@ -27,7 +27,7 @@ from modules.leads.automation_models import (AssignmentRule, NurtureRule, PoolSe
                                              UserLeadCap)
 from security.crud import not_found, require_model
 from security.fields import permitted_columns
-from security.scopes import FALSE, both, scope
+from security.scopes import FALSE, any_of, both, scope
 from security.serialisation import serialise
 
 SYSTEM = ("created_at", "updated_at")
@@ -59,8 +59,12 @@ KINDS = {
 
 
 def _select(ctx, model, op: str, where=None):
+    """Rows in the caller's `op` scope; for reads also the defaults (division NULL), which are
+    configuration of every division, not any one division's data."""
     require_model(ctx, model, op)
     predicate = scope(ctx, model, op)
+    if op == "read" and "division" in model._meta.fields:
+        predicate = any_of([predicate, model.division.is_null()])
     if where is not None:
         predicate = both(predicate, where)
     return model.select(*permitted_columns(ctx, model)).where(predicate)

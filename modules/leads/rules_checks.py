@@ -200,8 +200,8 @@ def clean_assignment(data: dict, current=None, default_division: int | None = No
         check.errors.update(problems)
         if not problems:
             check.values["working_hours"] = data["working_hours"]
-    values = check.done()
-    if creating and "division" not in values:
+    values = check.values
+    if creating and "division" not in data:
         values["division"] = default_division
         if default_division is None:
             check.fail("division", "必填 / required")
@@ -288,7 +288,7 @@ def clean_nurture(data: dict, current=None) -> dict:
     check.text("task_title", 200)
     check.number("task_due_days", 0, 365)
     check.boolean("active")
-    values = check.done()
+    values = check.values
     action = _merged(values, current, "action")
     if action == "email" and not _merged(values, current, "template"):
         check.fail("template", "邮件动作需要模板 / an e-mail action needs a template")

@@ -197,12 +197,22 @@ def rescore_open(ctx, division_id: int | None = None) -> int:
 
 
 def explain(ctx, lead_id) -> dict:
-    """The stored score and its breakdown of a lead the caller may read (field rules apply:
-    a hidden `score` or `score_breakdown` is left out)."""
+    """The stored score and its breakdown of a lead the caller may read — in their scope or
+    in the pool they may browse (field rules apply: a hidden `score` or `score_breakdown` is
+    left out); 404 otherwise."""
     import security
-    from security.crud import get_or_404
+    from modules.contacts.common import as_pk
+    from modules.leads.pool import pool_predicate
+    from security.crud import not_found, require_model
+    from security.scopes import any_of, both, scope
 
-    row = get_or_404(ctx, Lead, lead_id, "read")
+    require_model(ctx, Lead, "read")
+    pk = as_pk(lead_id)
+    visible = any_of([scope(ctx, Lead, "read"), pool_predicate(ctx)])
+    row = (Lead.select(Lead.id, Lead.score, Lead.score_breakdown, Lead.hot)
+           .where(both(visible, Lead.id == pk)).first() if pk is not None else None)
+    if row is None:
+        raise not_found(Lead, lead_id)
     perms = security.permitted_fields(ctx, Lead, "read")
     out = {"id": row.id}
     for name in ("score", "score_breakdown", "hot"):

@@ -40,16 +40,13 @@ class Refs:
         return cls(region_index(rows), frozenset(r.id for r in rows))
 
 
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _text(name: str, value, values: dict, errors: dict) -> None:
-    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        errors[name] = "必须是文本 / must be text"
-        return
+    if value.__class__ is not str:
+        if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+            value = str(value)
+        elif not isinstance(value, str):
+            errors[name] = "必须是文本 / must be text"
+            return
     text = value.strip()
     if len(text) > TEXT_LIMITS[name]:
         errors[name] = f"最多 {TEXT_LIMITS[name]} 个字符 / at most {TEXT_LIMITS[name]} characters"
@@ -100,6 +97,29 @@ def _channel(name: str, value, values: dict, errors: dict) -> None:
         _text(name, str(value), values, errors)
 
 
+def _budget(value, values: dict, errors: dict) -> None:
+    try:
+        values["budget"] = parse_budget(value if not isinstance(value, float) else repr(value))
+    except ValueError as exc:
+        errors["budget"] = str(exc)
+
+
+def _status(value, values: dict, errors: dict) -> None:
+    if value not in STATUSES or value == "converted":
+        errors["status"] = "可选 / one of: " + ", ".join(s for s in STATUSES if s != "converted")
+    else:
+        values["status"] = value
+
+
+def _blank_value(name: str, values: dict, errors: dict) -> None:
+    if name == "name":
+        errors[name] = REQUIRED
+    elif name == "source":
+        values[name] = "other"
+    else:
+        values[name] = None
+
+
 def clean(raw: dict, refs: Refs, *, creating: bool = True, lenient_source: bool = False,
           extra: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """Normalise the lead fields in `raw` (others are ignored unless named in `extra`);
@@ -107,39 +127,30 @@ def clean(raw: dict, refs: Refs, *, creating: bool = True, lenient_source: bool 
     creating and cannot be cleared."""
     values: dict = {}
     errors: dict = {}
-    for name in INPUT_FIELDS + extra:
-        if name not in raw:
+    for name, value in raw.items():
+        if name not in KNOWN and name not in extra:
             continue
-        value = raw[name]
-        if _blank(value):
-            if name == "name":
-                errors[name] = REQUIRED
-            elif name == "source":
-                values[name] = "other"
-            else:
-                values[name] = None
-            continue
-        if name in CHANNELS:
+        if value is None or (value.__class__ is str and not value.strip()):
+            _blank_value(name, values, errors)
+        elif name in TEXT_LIMITS and name != "wechat":
+            _text(name, value, values, errors)
+        elif name in CHANNELS:
             _channel(name, value, values, errors)
         elif name == "source":
             _source(value, values, errors, lenient_source)
         elif name == "region":
             _region(value, refs, values, errors)
         elif name == "budget":
-            try:
-                values[name] = parse_budget(value if not isinstance(value, float) else repr(value))
-            except ValueError as exc:
-                errors[name] = str(exc)
+            _budget(value, values, errors)
         elif name == "status":
-            if value not in STATUSES or value == "converted":
-                errors[name] = ("可选 / one of: "
-                                + ", ".join(s for s in STATUSES if s != "converted"))
-            else:
-                values[name] = value
-        else:
-            _text(name, value, values, errors)
+            _status(value, values, errors)
     if creating and "name" not in raw:
         errors["name"] = REQUIRED
-    if "company" in values:
+    if values.get("company") is not None:
         values["company_key"] = company_key(values["company"])
+    elif "company" in values:
+        values["company_key"] = None
     return values, errors
+
+
+KNOWN = frozenset(INPUT_FIELDS)

@@ -17,11 +17,28 @@ def admin_http(http):
     return http
 
 
+def make_rep(login_name: str = "li.na", name: str = "李娜"):
+    """A sales rep of division IA who owns one account (`rep.account_id`): attachments and
+    tags hang off records the rep may write, through the security door."""
+    from modules.base import services
+    from modules.base.models import Division
+    from modules.contacts.models import Account
+
+    division = Division.get_or_none(Division.code == "IA") or services.create_division(
+        "IA", "工业自动化事业部")
+    dept = services.create_department(division, f"d-{login_name}", "销售一部")
+    user = services.create_user(login_name, name, USER_PASSWORD, department=dept)
+    services.assign_role(user, "sales_rep", division)
+    account = Account.create(name=f"{name}的客户", name_key=f"{login_name}客户",
+                             division=division, owner=user)
+    user.account_id = account.id
+    return user
+
+
 @pytest.fixture
 def rep(install):
-    """A plain signed-in-able user (no admin rights)."""
-    from modules.base import services
-    return services.create_user("li.na", "李娜", USER_PASSWORD)
+    """A signed-in-able sales rep (no admin rights) owning one account."""
+    return make_rep()
 
 
 @pytest.fixture

@@ -139,14 +139,17 @@ def test_identical_files_share_storage_and_the_last_delete_removes_it(ctx, insta
 
 
 def test_only_the_uploader_or_an_admin_may_delete(ctx, install):
-    rep = services.create_user("li.na", "李娜")
+    from modules.base.tests.conftest import make_rep
+
+    rep = make_rep()
     other = services.create_user("wang.fang", "王芳")
     rep_ctx = Context(registry=install.registry, user=rep)
-    row = upload(rep_ctx, files.pdf(), "application/pdf")
+    row = att.upload(rep_ctx, model="contacts_account", res_id=rep.account_id, filename="a.pdf",
+                     content_type="application/pdf", data=files.pdf())
     with pytest.raises(services.Forbidden):
         att.delete(Context(registry=install.registry, user=other), row)
     att.delete(ctx, row)  # the admin may
-    assert att.for_record("base_user", rep.id) == []
+    assert att.for_record("contacts_account", rep.account_id) == []
 
 
 def test_a_failed_insert_leaves_no_orphan_file(install):
@@ -154,7 +157,7 @@ def test_a_failed_insert_leaves_no_orphan_file(install):
     import peewee
 
     from modules.base.models import User
-    ghost = services.create_user("ghost", "离职员工")
+    ghost = services.create_user("ghost", "离职员工", is_admin=True)  # passes the door
     User.delete().where(User.id == ghost.id).execute()
     ghost_ctx = Context(registry=install.registry, user=ghost)
     with pytest.raises(peewee.IntegrityError):

@@ -80,9 +80,35 @@ class InsertPlan:
             cursor.executemany(self.sql, rows)
 
 
-def ids_by_key(keys: list[str]) -> dict[str, int]:
-    """`{import_key: lead id}` for the keys that exist (one query)."""
-    if not keys:
-        return {}
-    return {key: pk for pk, key in Lead.select(Lead.id, Lead.import_key)
-            .where(Lead.import_key.in_(keys)).tuples()}
+def keys_between(first: str, last: str) -> dict[str, int]:
+    """`{import_key: lead id}` for the existing keys in `[first, last]` — one index range
+    scan (a file's keys are adjacent: see `batch.import_key`)."""
+    p = database.param
+    sql = (f'SELECT "import_key", "id" FROM "{Lead._meta.table_name}" '
+           f'WHERE "import_key" >= {p} AND "import_key" <= {p}')
+    return dict(database.execute_sql(sql, (first, last)).fetchall())
+
+
+def leads_holding(division_id: int, wanted: dict[str, set[str]]) -> list[tuple]:
+    """`(id, index values…)` of the division's unmerged leads holding any of the `wanted`
+    blind indexes (`{column: values}`), oldest first — one query, SQL built directly (peewee
+    would build a node per value: thousands per batch). The unary `+` keeps the planner off
+    the division and merged_into indexes (they match nearly every row: SQLite would scan the
+    whole division per batch) and on the blind indexes (a multi-index OR)."""
+    columns = [name for name, values in wanted.items() if values]
+    if not columns:
+        return []
+    p = database.param
+    params: list = [division_id]
+    terms = []
+    for name in columns:
+        values = sorted(wanted[name])
+        terms.append(f'"{name}" IN ({", ".join(p for _ in values)})')
+        params.extend(values)
+    fields = Lead._meta.fields
+    selected = ", ".join('"%s"' % fields[name].column_name for name in wanted)
+    division = fields["division"].column_name
+    where = " OR ".join(terms)
+    sql = (f'SELECT "id", {selected} FROM "{Lead._meta.table_name}" '
+           f'WHERE +"{division}" = {p} AND +"merged_into" IS NULL AND ({where}) ORDER BY "id"')
+    return database.execute_sql(sql, params).fetchall()
