@@ -16,6 +16,7 @@ import peewee as pw
 
 from security.crypto.blind import BlindIndexField
 from security.fields import permitted_fields
+from security.sensitive_reads import collector, sensitive_fields
 from security.policy.names import model_name
 from security.masking import mask_kind, masker
 
@@ -77,6 +78,11 @@ def field_plan(ctx, model) -> tuple[tuple[str, Transform], ...]:
             if name in perms.masked:
                 transform = _chain(transform, masker(mask_kind(model, name)))
             plan.append((name, transform))
+        clear = sorted(sensitive_fields(model) & (set(perms.readable) - set(perms.masked)))
+        pk = model._meta.primary_key.name
+        if clear and ctx.user is not None and plan and plan[0][0] == pk:
+            note = collector(ctx, model_name(model), clear)  # audited at the request's end
+            plan[0] = (pk, _chain(plan[0][1], lambda value: (note(value), value)[1]))
         return tuple(plan)
 
     return ctx.cached(("security.plan", model_name(model)), build)

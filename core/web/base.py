@@ -61,6 +61,15 @@ class BaseHandler(tornado.web.RequestHandler):
             raise APIError(404, "记录不存在 / no such record (id out of range)")
         self._db_opened = database.connect(reuse_if_open=True)
 
+    def finish(self, chunk=None):
+        """Audit reads of sensitive fields in clear before the answer leaves (once per
+        request), so no response carries clear data without its audit entry."""
+        ctx = getattr(self, "_ctx", None)
+        if ctx is not None and ctx.cache and not database.is_closed():
+            from security.sensitive_reads import flush
+            flush(ctx)
+        return super().finish(chunk)
+
     def on_finish(self) -> None:
         if self._db_opened and not database.is_closed():
             database.close()

@@ -6,7 +6,8 @@
 
 - Needs `action/lead.convert` and the lead in the caller's write scope (404/403). A
   converted lead answers 409 (`converted`); two converts racing: the conditional status
-  update lets exactly one through, the other gets 409.
+  update lets exactly one through, the other gets 409. The status SOP (`sop.check_move`)
+  decides from which statuses a lead may be converted (422 otherwise).
 - Account: the given `account_id` (must be readable, 422 otherwise); else, unless
   `create_account` is true, the account found by dedup — same `name_key` as the lead's
   company, in the lead's division and the caller's read scope. A matching account the
@@ -28,6 +29,7 @@ from core.events import EventBus
 from core.web.base import APIError
 from modules.contacts.common import as_pk, unprocessable
 from modules.contacts.models import Account, Contact
+from modules.leads import sop
 from modules.leads.models import Lead
 from modules.leads.services import frozen, get_lead
 from security.crud import get_or_404, require_model
@@ -156,6 +158,7 @@ def convert(ctx, lead_id, data: dict) -> dict:
         refusal = frozen(lead)
         if refusal is not None:
             raise refusal
+        sop.check_move(lead, "converted", {})  # the status SOP decides from which statuses
         _mark(ctx, lead, {})  # first: a concurrent convert waits here, then gets 409
         account = _account(ctx, lead, _existing_account(ctx, lead, account_id, create))
         contact = _contact(ctx, lead, account)
