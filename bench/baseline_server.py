@@ -74,7 +74,8 @@ class BareListHandler(tornado.web.RequestHandler):
 def make_app(registry) -> tornado.web.Application:
     return tornado.web.Application([(r"/hello", HelloHandler),
                                     (r"/bare/(\w+)", BareListHandler)],
-                                   huike_registry=registry)
+                                   huike_registry=registry,
+                                   compress_response=True)  # as Huike's app (core/web/app.py)
 
 
 def main() -> None:

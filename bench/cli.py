@@ -6,6 +6,10 @@
     python -m bench loadtest --users 200 --minutes 2  # the mixed-workload load test
     python -m bench fuzz                              # the long schemathesis run
     python -m bench list                              # the scenarios
+    python -m bench --data-dir /srv/bench-tmp run ...  # throwaway installs go there
+
+`--data-dir` (first, before the command) is where the throwaway installs are made (default: a
+new temp folder); an existing Huike install is never touched.
 """
 from __future__ import annotations
 
@@ -56,8 +60,13 @@ def options(argv: list[str]) -> Options:
                    reps=args.reps, all_tables=args.all_tables, out=args.out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, workdir: str | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--data-dir"] and len(argv) > 1:
+        workdir, argv = argv[1], argv[2:]
+    if workdir:
+        from bench.stack import set_workdir
+        set_workdir(workdir)
     command = argv[0] if argv and not argv[0].startswith("-") else "run"
     rest = argv[1:] if argv and argv[0] == command else argv
     if command == "loadtest":

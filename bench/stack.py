@@ -28,6 +28,18 @@ ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Bench-root-2026"
 
 
+_WORKDIR: list[Path] = []
+
+
+def set_workdir(path: str | Path) -> None:
+    """Make throwaway installs under `path` instead of the system temp folder."""
+    folder = Path(path).expanduser().resolve()
+    if (folder / "huike.toml").exists():
+        raise SystemExit(f"{folder} holds a Huike install; the bench never uses one")
+    folder.mkdir(parents=True, exist_ok=True)
+    _WORKDIR[:] = [folder]
+
+
 @dataclass
 class Stack:
     data_dir: Path
@@ -64,7 +76,8 @@ def install(database: str = "sqlite", *, keep: bool = False,
             extra_config: dict | None = None) -> Iterator[Stack]:
     """A new install (every module, admin `admin`/`ADMIN_PASSWORD`) in a temp data dir.
     `database` is "sqlite" or a postgresql:// URL (a fresh schema inside it)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="huike-bench-")) / "data"
+    data_dir = Path(tempfile.mkdtemp(prefix="huike-bench-",
+                                     dir=_WORKDIR[0] if _WORKDIR else None)) / "data"
     with contextlib.ExitStack() as stack:
         url = ""
         if database not in ("", "sqlite"):

@@ -61,6 +61,10 @@ class BoomHandler(BaseHandler):
     def get(self):
         raise ZeroDivisionError("secret internals")
 
+    def delete(self):
+        import peewee
+        raise peewee.IntegrityError("FOREIGN KEY constraint failed on secret_table")
+
 
 @hookimpl
 def register_routes(registry):
@@ -119,3 +123,9 @@ def test_server_error_is_json_without_internals(echo_http):
     error = assert_error_shape(response, 500, "internal_error")
     assert "secret internals" not in response.text and "ZeroDivision" not in response.text
     assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_a_constraint_violation_is_a_409_without_internals(echo_http):
+    response = echo_http.delete("/api/v1/boom")
+    assert_error_shape(response, 409, "conflict")
+    assert "secret_table" not in response.text

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from bench.report import parse_figures
 from bench.stack import ROOT, child_env
@@ -23,6 +24,27 @@ class Script:
     file: str
     args: tuple[str, ...]
     summary: str
+    parse: Callable[[str], list[Figure]] | None = None  # default: every figure line
+
+
+# (measure, value, unit, baseline label, baseline value)
+Figure = tuple[str, float, str, str, "float | None"]
+
+
+def generic(output: str) -> list[Figure]:
+    return [(label, value, unit, "", None) for label, value, unit in parse_figures(output)]
+
+
+def leads_import(output: str) -> list[Figure]:
+    """bench_leads_import prints a header and one row: backend, rows, import rows/s, bare
+    insert_many rows/s, ratio, seconds, counts."""
+    for line in output.splitlines():
+        cells = line.split()
+        if len(cells) >= 5 and cells[0] in ("SQLite", "PostgreSQL"):
+            rows, full, bare = (float(c.replace(",", "")) for c in cells[1:4])
+            return [(f"lead import, {rows:,.0f} rows (full pipeline)", full, "rows/s",
+                     "bare insert_many", bare)]
+    return []
 
 
 SCRIPTS = {
@@ -32,8 +54,8 @@ SCRIPTS = {
                      "encrypted fields: encrypt/decrypt, blind index, model rows, rotation"),
     "audit": Script("bench_audit.py", ("--appends", "2000"),
                     "audit chain: appends per second and verify rows per second"),
-    "leads_import": Script("bench_leads_import.py", (),
-                           "lead import rows/s beside bare insert_many"),
+    "leads_import": Script("bench_leads_import.py", ("--rows", "20000"),
+                           "lead import rows/s beside bare insert_many", leads_import),
     "leads_capture": Script("bench_leads_capture.py", (),
                             "lead capture → assignment latency"),
 }
@@ -73,9 +95,10 @@ def runner(name: str):
             tail = " | ".join(output.strip().splitlines()[-3:])
             run.report.note(f"{name}: bench/{spec.file} failed ({done.returncode}): {tail[:400]}")
             return
-        figures = parse_figures(done.stdout)
-        for label, value, unit in figures:
-            run.report.add(name, label, value, unit)
+        figures = (spec.parse or generic)(done.stdout)
+        for label, value, unit, base_label, base_value in figures:
+            run.report.add(name, label, value, unit,
+                           baseline=(base_label, base_value) if base_value else None)
         if not figures:
             run.report.note(f"{name}: bench/{spec.file} printed no figure lines")
         run.report.note(f"{name}: bench/{spec.file} took {elapsed:.0f} s")

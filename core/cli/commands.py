@@ -159,3 +159,18 @@ def outbox_retry(data_dir, ids, all_dead):
     click.echo(f"已重新排队 {count} 条 / requeued {count} message(s)")
     if ids and count < len(ids):
         raise CliError(f"{len(ids) - count} 条不是死信或不存在 / were not dead letters or do not exist")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="压测临时安装的存放目录（默认新建临时目录，绝不使用现有安装） / where the "
+                   "bench's throwaway installs go (default: a new temp folder; never an install)")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(data_dir, args):
+    """基准测试、压测与模糊测试 / benchmarks, load test and fuzzing.
+
+    `huike bench [run|loadtest|fuzz|list] [OPTIONS]` is `python -m bench`: see
+    `huike bench run --help` and docs/benchmarks.md."""
+    from bench.cli import main as bench_main
+
+    raise SystemExit(bench_main(list(args), workdir=data_dir))

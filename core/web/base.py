@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import Any
 
+import peewee as pw
 import tornado.web
 
 from core.db import database
@@ -158,6 +159,13 @@ class BaseHandler(tornado.web.RequestHandler):
             message = exc.log_message % exc.args if exc.log_message and exc.args else (
                 exc.log_message or self._reason)
             fields = {}
+        elif isinstance(exc, pw.IntegrityError):
+            # a database constraint refused the change (e.g. the record is still referenced
+            # by others); the transaction was rolled back — a conflict, not a server fault
+            self.set_status(409)
+            code, fields = "conflict", {}
+            message = ("与其他记录冲突（可能仍被引用或重复） / the change conflicts with other "
+                       "records (still referenced, or a duplicate)")
         else:
             code, message, fields = "internal_error", "服务器内部错误 / internal server error", {}
         self.set_header("Content-Type", "application/json; charset=UTF-8")

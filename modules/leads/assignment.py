@@ -19,12 +19,12 @@ import datetime as dt
 
 import peewee as pw
 
-from core.db import atomic
 from modules.leads.assignment_pick import (Facts, load_members, load_regions, load_rules,
-                                           load_workload, lock_cursors, matches, pick,
+                                           lock_cursors, matches, pick,
                                            save_cursors, serialise_sqlite, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
+from modules.leads.txn import transaction
 from modules.leads.models import Lead
 from modules.leads.notify import Note, send
 from modules.leads.policies import sla_policies
@@ -38,10 +38,17 @@ COLUMNS = (Lead.id, Lead.division, Lead.owner, Lead.status, Lead.region, Lead.in
            Lead.first_response_due_at, Lead.pool_entered_at, Lead.merged_into)
 
 
-def _loaded(leads) -> list[Lead]:
+def _loaded(ctx, leads) -> list[Lead]:
+    """Instances for `leads` (ids or instances): the rows `scoring.rescore_ids` just loaded
+    for the same ids (post-create pipeline), else one query."""
+    from modules.leads.scoring import BATCH_MEMO
+
     leads = list(leads)
     if leads and not isinstance(leads[0], Lead):
         ids = sorted({int(pk) for pk in leads})
+        memo = ctx.cache.pop(BATCH_MEMO, None)
+        if memo is not None and memo[0] == tuple(ids):
+            return memo[1]
         return list(Lead.select(*COLUMNS).where(Lead.id.in_(ids)).order_by(Lead.id))
     return leads
 
@@ -49,7 +56,7 @@ def _loaded(leads) -> list[Lead]:
 def assign(ctx, leads) -> dict[int, int | None]:
     """Place every ownerless open lead of the batch (ids, or instances — updated in place);
     returns `{lead id: owner id or None}`."""
-    targets = [lead for lead in _loaded(leads) if lead.id is not None
+    targets = [lead for lead in _loaded(ctx, leads) if lead.id is not None
                and lead.__data__.get("owner") is None
                and lead.__data__.get("merged_into") is None
                and lead.__data__.get("status", "new") in OPEN_STATUSES]
@@ -57,7 +64,7 @@ def assign(ctx, leads) -> dict[int, int | None]:
         return {}
     facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
     chosen: dict[int, int | None] = {}
-    with atomic():
+    with transaction():
         serialise_sqlite(lead.division_id for lead in targets)
         by_division = load_rules(lead.division_id for lead in targets)
         load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
@@ -67,7 +74,6 @@ def assign(ctx, leads) -> dict[int, int | None]:
         if used:
             lock_cursors(facts, [r.id for r in used if r.strategy != "named_user"])
             load_members(facts, used)
-            load_workload(facts)
         for lead in targets:
             chosen[lead.id] = None
             for rule in candidates[lead.id]:
@@ -93,7 +99,7 @@ def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool =
     groups: dict[tuple[int, int], list[Lead]] = {}
     for lead in leads:
         groups.setdefault((owners[lead.id], lead.division_id), []).append(lead)
-    with atomic():
+    with transaction():
         for (owner, division), members in groups.items():
             due = now + dt.timedelta(minutes=policies[division].first_response_minutes)
             fresh = Lead.first_response_at.is_null()

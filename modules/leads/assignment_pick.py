@@ -41,6 +41,14 @@ STRATEGIES = ("round_robin", "least_open", "named_user")
 MATCH_KEYS = ("region", "industry", "source", "score_min", "score_max")
 
 
+@dataclass(frozen=True)
+class Cap:
+    """A user's `UserLeadCap` as assignment reads it."""
+
+    max_open: int | None
+    working_hours: dict | None
+
+
 @dataclass
 class Facts:
     """What picking needs, loaded once per batch."""
@@ -49,7 +57,7 @@ class Facts:
     zone: ZoneInfo
     region_codes: dict[int, str] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)  # rule id → user ids
-    caps: dict[int, UserLeadCap] = field(default_factory=dict)
+    caps: dict[int, Cap] = field(default_factory=dict)
     open_counts: dict[int, int] = field(default_factory=dict)
     cursors: dict[int, AssignmentCursor] = field(default_factory=dict)
     moved: set[int] = field(default_factory=set)  # rule ids whose cursor moved
@@ -138,7 +146,8 @@ def load_regions(facts: Facts, rules, leads) -> None:
 
 
 def load_members(facts: Facts, rules) -> None:
-    """Active team members of each rule, in rotation order (one query)."""
+    """Active team members of each rule in rotation order, with their caps, working hours
+    and open-lead counts — one query (users LEFT JOIN caps LEFT JOIN their open leads)."""
     listed = {u for r in rules for u in (r.team_users or [])}
     listed |= {r.named_user_id for r in rules if r.named_user_id}
     departments = {r.team_department_id for r in rules if r.team_department_id}
@@ -148,9 +157,21 @@ def load_members(facts: Facts, rules) -> None:
     if departments:
         by_dept = User.department.in_(sorted(departments))
         where = by_dept if where is None else (where | by_dept)
-    users = list(User.select(User.id, User.department).where(where & (User.active == True))  # noqa: E712
-                 .order_by(User.id).tuples())
+    owned = Lead.alias("open_lead")
+    rows = list(User.select(User.id, User.department, UserLeadCap.max_open,
+                            UserLeadCap.working_hours, pw.fn.COUNT(owned.id))
+                .join(UserLeadCap, pw.JOIN.LEFT_OUTER, on=(UserLeadCap.user == User.id))
+                .join_from(User, owned, pw.JOIN.LEFT_OUTER,
+                           on=((owned.owner == User.id) & owned.status.in_(OPEN_STATUSES)))
+                .where(where & (User.active == True))  # noqa: E712
+                .group_by(User.id, User.department, UserLeadCap.max_open,
+                          UserLeadCap.working_hours)
+                .order_by(User.id).tuples())
+    users = [(u, d) for u, d, *_ in rows]
     active = {u for u, _ in users}
+    facts.caps = {u: Cap(cap, hours) for u, _, cap, hours, _n in rows
+                  if cap is not None or hours is not None}
+    facts.open_counts = {u: n for u, _, _c, _h, n in rows}
     for rule in rules:
         members = [u for u in (rule.team_users or []) if u in active]
         if rule.team_department_id:
@@ -158,18 +179,6 @@ def load_members(facts: Facts, rules) -> None:
         if rule.named_user_id and rule.named_user_id in active and rule.strategy == "named_user":
             members = members if rule.named_user_id in members else members + [rule.named_user_id]
         facts.members[rule.id] = members
-
-
-def load_workload(facts: Facts) -> None:
-    """Caps, working hours and open-lead counts of every member (two queries)."""
-    users = sorted({u for members in facts.members.values() for u in members})
-    if not users:
-        return
-    facts.caps = {c.user_id: c for c in UserLeadCap.select().where(UserLeadCap.user.in_(users))}
-    facts.open_counts = dict(
-        Lead.select(Lead.owner, pw.fn.COUNT(Lead.id))
-        .where(Lead.owner.in_(users), Lead.status.in_(OPEN_STATUSES))
-        .group_by(Lead.owner).tuples())
 
 
 def serialise_sqlite(division_ids) -> None:

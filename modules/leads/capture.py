@@ -97,7 +97,7 @@ def _utm(data: dict) -> dict:
 def submit(ctx, form: LeadForm, data: dict, limiter: RateLimiter = LIMITER) -> int | None:
     """File one submission; returns the new lead's id (None when the honeypot caught it).
     `ctx` is a system context carrying the visitor's IP."""
-    wait = limiter.take((form.id, ctx.ip), max(1, form.rate_per_minute))
+    wait = limiter.take((form.key, ctx.ip), max(1, form.rate_per_minute))
     if wait:
         raise APIError(429, "提交过于频繁，请稍后再试 / too many submissions, try again later",
                        code="too_many_requests", fields={"retry_after": int(wait) + 1})

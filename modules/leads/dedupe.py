@@ -6,7 +6,7 @@ WeChat), its company through `company_key` (contacts' `name_key`, also stored on
 
 Candidates are searched across the whole install — a customer held by another team is
 exactly what a rep must be warned about — one query per kind, each computing in SQL whether
-the caller may read the candidate (row scope; for accounts, scope or pool). Readable
+the caller may read the candidate (row scope or the division's pool). Readable
 candidates are listed with the fields the caller may see and the reasons they match; the
 others are only counted (`hidden`), never identified.
 
@@ -25,7 +25,6 @@ import peewee as pw
 
 from modules.contacts.models import Account, Contact
 from modules.leads.models import Lead
-from security.crud import get_or_404
 from security.scopes import FALSE, TRUE
 from security.serialisation import serialise
 
@@ -78,14 +77,14 @@ def _split(ctx, model, rows: list[dict], names: tuple, reasons) -> tuple[list, i
 
 
 def _lead_matches(ctx, lead_id: int, keys: dict) -> tuple[list, int]:
-    import security
+    from modules.leads.services import readable
 
     terms = [getattr(Lead, name) == keys[name]
              for name in ("mobile_bidx", "email_bidx", "wechat_bidx", "company_key") if keys[name]]
     match = _any(terms)
     if match is None:
         return [], 0
-    visible = _flag(_readable(ctx, Lead, security.scope(ctx, Lead, "read")))
+    visible = _flag(_readable(ctx, Lead, readable(ctx)))
     rows = list(Lead.select(*[Lead._meta.fields[n] for n in LEAD_FIELDS], Lead.mobile_bidx,
                             Lead.email_bidx, Lead.wechat_bidx, Lead.company_key,
                             visible.alias("visible"))
@@ -141,8 +140,9 @@ def _account_matches(ctx, keys: dict) -> tuple[list, int]:
 
 def find(ctx, lead_id) -> dict:
     """Duplicates of lead `lead_id` (which the caller must be able to read: 404 otherwise)."""
-    lead = get_or_404(ctx, Lead, lead_id, "read")
-    return summary(ctx, lead.id)
+    from modules.leads.services import load_readable
+
+    return summary(ctx, load_readable(ctx, lead_id).id)
 
 
 def summary(ctx, lead_id: int) -> dict:

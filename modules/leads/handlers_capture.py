@@ -31,10 +31,23 @@ class PublicFormHandler(BaseHandler):
         if not origin_allowed(form, origin):
             raise APIError(403, "来源不在表单白名单中 / origin not allowed for this form",
                            code="origin_not_allowed")
-        if origin:
-            self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Vary", "Origin")
+        self._origin = origin or None
+        self._cors()
         return form
+
+    def _cors(self) -> None:
+        if getattr(self, "_origin", None):
+            self.set_header("Access-Control-Allow-Origin", self._origin)
+            self.set_header("Vary", "Origin")
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """Errors keep the CORS header (tornado clears headers first), so the page can read
+        a 422 and show it; a 429 says when to retry."""
+        self._cors()
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if status_code == 429 and isinstance(exc, APIError):
+            self.set_header("Retry-After", str(exc.fields.get("retry_after", 60)))
+        super().write_error(status_code, **kwargs)
 
     def options(self, key: str) -> None:
         self._form(key)
@@ -72,12 +85,7 @@ class PublicFormHandler(BaseHandler):
         ctx = Context(registry=self.registry, user=None, via="system",
                       ip=self.request.remote_ip or "", request_id=self.request_id,
                       clock=self.application.settings.get("huike_clock") or utcnow)
-        try:
-            submit(ctx, form, data)
-        except APIError as exc:
-            if exc.status_code == 429:
-                self.set_header("Retry-After", str(exc.fields.get("retry_after", 60)))
-            raise
+        submit(ctx, form, data)
         self.write_json({"ok": True}, 201)
 
 

@@ -15,8 +15,11 @@ from modules.contacts.common import parse_moment, unprocessable
 
 def log_lead_activity(ctx, lead_id: int, data: dict) -> dict:
     from modules.contacts.activities import log_activity
+    from modules.contacts.models import Activity
+    from security.crud import require_model
     from modules.leads import scoring, sla
 
+    require_model(ctx, Activity, "create")
     if not isinstance(data, dict):
         raise unprocessable({"body": "必须是对象 / must be an object"})
     given = {k: v for k, v in data.items() if k in ("res_model", "res_id")}

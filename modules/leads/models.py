@@ -82,7 +82,8 @@ class Lead(BlindIndexMixin, TimestampedModel):
     account_id = pw.IntegerField(null=True)
     contact_id = pw.IntegerField(null=True)
     opportunity_id = pw.IntegerField(null=True)
-    merged_into = pw.IntegerField(null=True, index=True)  # set on leads merged into another
+    merged_into = pw.IntegerField(null=True)  # set on leads merged into another (unindexed:
+    # nearly every row is NULL, an index would only lure SQLite's planner off the blind indexes)
     # capture
     form_key = pw.CharField(max_length=64, null=True)
     import_key = pw.CharField(max_length=64, null=True, unique=True)  # idempotent re-import

@@ -61,7 +61,7 @@ def send(ctx, notes: list[Note]) -> int:
     rows = [{"user": n.user_id, "kind": n.kind, "title": n.title[:200], "body": n.body,
              "res_model": n.res_model, "res_id": n.res_id, "priority": n.priority,
              "created_at": now} for n in notes]
-    with atomic():
+    with transaction():
         for start in range(0, len(rows), CHUNK):
             Notification.insert_many(rows[start:start + CHUNK]).execute()
         outbox.enqueue_many([(n.topic, n.payload(), n.key or f"{n.topic}:{n.kind}:{n.user_id}:"

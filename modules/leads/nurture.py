@@ -43,7 +43,9 @@ COLUMNS = (Lead.id, Lead.name, Lead.division, Lead.owner, Lead.status, Lead.emai
 def post_engagement(ctx, lead_id, data: dict) -> dict:
     """Record an engagement on a lead in the caller's write scope (see module doc)."""
     from modules.leads import scoring
+    from security.crud import require_model
 
+    require_model(ctx, Lead, "update")
     check = Checker(data if isinstance(data, dict) else {})
     check.choice("kind", ENGAGEMENT_KINDS)
     if not isinstance(data, dict) or "kind" not in data:

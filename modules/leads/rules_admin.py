@@ -169,6 +169,7 @@ def put_settings(ctx, name: str, division_key: str, data: dict) -> dict:
     """Create or change the settings of a division (`default`: of every division without
     its own row)."""
     model, limits = SETTINGS[name]
+    require_model(ctx, model, "update")
     division = None
     if division_key != "default":
         division = as_pk(division_key)
@@ -194,6 +195,7 @@ def list_caps(ctx) -> dict:
 
 
 def put_cap(ctx, user_key, data: dict) -> dict:
+    require_model(ctx, UserLeadCap, "update")
     user = as_pk(user_key)
     if user is None or not User.select().where(User.id == user).exists():
         raise not_found(User, user_key)
@@ -210,6 +212,7 @@ def put_cap(ctx, user_key, data: dict) -> dict:
 
 
 def delete_cap(ctx, user_key) -> None:
+    require_model(ctx, UserLeadCap, "delete")
     user = as_pk(user_key)
     row = (UserLeadCap.select(UserLeadCap.id).where(UserLeadCap.user == user).first()
            if user is not None else None)

@@ -26,8 +26,8 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
-from core.db import atomic
 from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
+from modules.leads.txn import transaction
 from modules.leads.models import Lead
 
 KINDS = ("source", "field", "budget", "recency", "engagement", "hot")
@@ -156,7 +156,9 @@ def rescore(ctx, leads) -> dict[int, int]:
     now = ctx.now()
     rules = rules_by_division(lead.division_id for lead in leads)
     every_rule = [r for group in rules.values() for r in group]
-    events = _engagements([lead.id for lead in leads], every_rule, now)
+    # engagements always make a lead hot (`nurture.post_engagement`): only hot leads have any
+    events = _engagements([lead.id for lead in leads if lead.__data__.get("hot")], every_rule,
+                          now)
     changed = []
     for lead in leads:
         score, breakdown = evaluate(lead, rules.get(lead.division_id, []),
@@ -164,19 +166,37 @@ def rescore(ctx, leads) -> dict[int, int]:
         if score != lead.__data__.get("score") or breakdown != lead.__data__.get("score_breakdown"):
             lead.score, lead.score_breakdown = score, breakdown
             changed.append(lead)
-    if changed:
-        with atomic():
+    if len(changed) == 1:  # the web-form case: a plain UPDATE is cheaper than CASE
+        lead = changed[0]
+        Lead.update(score=lead.score, score_breakdown=lead.score_breakdown).where(
+            Lead.id == lead.id).execute()
+    elif changed:
+        with transaction():
             Lead.bulk_update(changed, fields=[Lead.score, Lead.score_breakdown], batch_size=200)
     return {lead.id: lead.score for lead in leads}
 
 
+BATCH_MEMO = "leads.after_create.batch"
+
+
 def rescore_ids(ctx, lead_ids: Iterable[int]) -> dict[int, int]:
-    """Load the scored columns of these leads (no decryption) and rescore them."""
+    """Load the scored columns of these leads (no decryption) and rescore them.
+
+    The loaded rows (with the columns assignment reads too) are left in `ctx.cache` under
+    `BATCH_MEMO` for the very next `assignment.assign` of the same ids — the post-create
+    pipeline's second step — which takes them instead of loading the batch again."""
+    from modules.leads.assignment import COLUMNS as ASSIGN_COLUMNS
+
     ids = sorted(set(lead_ids))
+    columns = list(dict.fromkeys([*COLUMNS, *ASSIGN_COLUMNS]))
     scores: dict[int, int] = {}
+    loaded: list[Lead] = []
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
-        scores.update(rescore(ctx, list(Lead.select(*COLUMNS).where(Lead.id.in_(chunk)))))
+        chunk = list(Lead.select(*columns).where(Lead.id.in_(ids[start:start + BATCH]))
+                     .order_by(Lead.id))
+        scores.update(rescore(ctx, chunk))
+        loaded += chunk
+    ctx.cache[BATCH_MEMO] = (tuple(ids), loaded)
     return scores
 
 

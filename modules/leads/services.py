@@ -31,6 +31,8 @@ from modules.leads.models import SOURCES, STATUSES, Lead
 from modules.leads.validation import CHANNELS, INPUT_FIELDS, Refs, clean
 from security.crud import get_or_404, not_found, require_model, scoped_select
 from security.crypto import blind_index_for
+from security.fields import permitted_columns
+from security.scopes import any_of, both, scope
 from security.serialisation import serialise
 
 EDITABLE = frozenset(INPUT_FIELDS) | {"owner", "custom"}
@@ -88,6 +90,21 @@ def _input(ctx, data: dict, creating: bool) -> dict:
     return values
 
 
+def owner_in_scope(ctx, owner_id: int, division: int) -> bool:
+    """Would a lead of `division` owned by `owner_id` be inside the caller's write scope?
+    Answered by the door itself: a probe row inserted and rolled back in a savepoint."""
+    import security
+
+    if ctx.user is None:
+        return True
+    with atomic() as savepoint:
+        pk = Lead.insert(name="-", division=division, owner=owner_id).execute()
+        inside = Lead.select(Lead.id).where((Lead.id == pk)
+                                            & security.scope(ctx, Lead, "write")).exists()
+        savepoint.rollback()
+    return inside
+
+
 # ------------------------------------------------------------------ writes
 def create_lead(ctx, data: dict, division: int | None = None) -> dict:
     """Create a lead in the caller's division, owned by the caller unless an owner is given
@@ -139,8 +156,28 @@ def present(ctx, rows: list) -> list[dict]:
     return items
 
 
+def readable(ctx) -> pw.Node:
+    """Leads the caller may open: their row scope OR, for pool users, the ownerless leads of
+    their division's public pool (part 2, `pool.pool_predicate`). Lists use the row scope
+    alone; the pool has its own list."""
+    from modules.leads.pool import pool_predicate
+
+    return any_of([scope(ctx, Lead, "read"), pool_predicate(ctx)])
+
+
+def load_readable(ctx, lead_id):
+    """The lead (permitted columns) if the caller may open it, else 404."""
+    require_model(ctx, Lead, "read")
+    pk = as_pk(lead_id)
+    row = None if pk is None else (Lead.select(*permitted_columns(ctx, Lead))
+                                   .where(both(Lead.id == pk, readable(ctx))).first())
+    if row is None:
+        raise not_found(Lead, lead_id)
+    return row
+
+
 def get_lead(ctx, lead_id) -> dict:
-    return present(ctx, [get_or_404(ctx, Lead, lead_id, "read")])[0]
+    return present(ctx, [load_readable(ctx, lead_id)])[0]
 
 
 def _clear(ctx, name: str) -> None:

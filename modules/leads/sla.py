@@ -32,6 +32,7 @@ import peewee as pw
 from core.db import atomic
 from modules.base.models import User
 from modules.leads.automation_models import OPEN_STATUSES, SlaEvent, SlaPolicy
+from modules.leads.txn import transaction
 from modules.leads.models import Lead
 from modules.leads.notify import Note, send
 from modules.leads.policies import Sla, sla_policies
@@ -51,7 +52,7 @@ def record_response(ctx, lead_ids: Iterable[int], at: dt.datetime) -> None:
         return
     due = Lead.first_response_due_at
     met = pw.Case(None, [(due.is_null(), None), (due >= at, True)], False)
-    with atomic():
+    with transaction():
         (Lead.update(first_response_at=at, first_response_met=met)
          .where(Lead.id.in_(ids), Lead.first_response_at.is_null(), Lead.owner.is_null(False))
          .execute())

@@ -90,6 +90,7 @@ def change_status(ctx, lead_id, data: dict) -> dict:
     from modules.leads import scoring, services, sla
     from security import audit
 
+    require_model(ctx, Lead, "update")
     if not isinstance(data, dict) or "status" not in data:
         raise unprocessable({"status": "必填 / required"})
     to_status = data["status"]
@@ -97,7 +98,6 @@ def change_status(ctx, lead_id, data: dict) -> dict:
         raise unprocessable({"status": "可选 / one of: " + ", ".join(STATUSES)})
     if to_status == "converted":
         raise unprocessable({"status": "请通过转化操作 / use POST /api/v1/leads/<id>/convert"})
-    require_model(ctx, Lead, "update")
     values = _clean_extra(ctx, {k: v for k, v in data.items() if k != "status"})
     lead = get_or_404(ctx, Lead, lead_id, "write")
     refusal = services.frozen(lead)

@@ -36,9 +36,11 @@ def check_rights(ctx) -> None:
     security.require(ctx, "execute", IMPORT_ACTION)
 
 
-def check_owner(ctx, owner) -> int | None:
-    """The default owner of the imported leads (None: assignment rules decide)."""
+def check_owner(ctx, owner, division: int) -> int | None:
+    """The default owner of the imported leads (None: assignment rules decide): an active
+    user, set only with the `owner` field right, and inside the caller's write scope."""
     import security
+    from modules.leads.services import owner_in_scope
 
     if owner in (None, ""):
         return None
@@ -50,6 +52,9 @@ def check_owner(ctx, owner) -> int | None:
             security.permitted_fields(ctx, Lead, "write").level("owner") != "write":
         raise APIError(403, "无权指定负责人 / not allowed to set the owner",
                        code="forbidden_fields", fields={"owner": "read-only"})
+    if not owner_in_scope(ctx, pk, division):
+        raise APIError(403, "负责人超出你的数据范围 / the owner is outside your data scope",
+                       code="out_of_scope", fields={"owner": "out of scope"})
     return pk
 
 
@@ -92,7 +97,7 @@ def start(ctx, path: Path, file_name: str, options: dict, division: int | None =
     division = division or current_division(ctx)
     policy = options.get("policy") or "skip"
     dry_run = options.get("dry_run") in (True, "1", "true", "yes")
-    owner = check_owner(ctx, options.get("owner"))
+    owner = check_owner(ctx, options.get("owner"), division)
     columns, name = columns_for(ctx, options, division)
     return create_run(ctx, path, file_name=file_name, division_id=division, policy=policy,
                       dry_run=dry_run, owner_id=owner, columns=columns, mapping_name=name)

@@ -23,6 +23,10 @@ from security.context import Context
 from tests.conftest import _clean_env, database_url  # noqa: F401
 from tests.support import ADMIN_PASSWORD, HttpClient, LiveServer, login, make_install
 
+__all__ = ["PASSWORD", "MODULES", "HEADERS_ZH", "HEADERS_EN", "Org", "extra_config", "install",
+           "org", "server", "clients", "anonymous", "csv_bytes", "xlsx_bytes", "write", "row",
+           "_clean_env", "database_url"]
+
 PASSWORD = "Leads-capture-2026"
 MODULES = ["base", "contacts", "opportunities", "leads"]
 # login, name, division, department, manager, role

@@ -46,7 +46,7 @@ def test_rule_kinds_bands_caps_and_clamping(org):
     add("spam", "source", {"sources": ["ads"]}, -50)
     edge = org.lead(budget=Decimal("1000000"))
     below = org.lead(budget=Decimal("99999.99"), source="ads")
-    old = org.lead(created_at=now - dt.timedelta(days=8),
+    old = org.lead(created_at=now - dt.timedelta(days=8), hot=True,
                    last_activity_at=now - dt.timedelta(days=6))
     from modules.leads.automation_models import LeadEngagement
     for days in (1, 2, 3, 9):

@@ -3,6 +3,7 @@ without rights 403 (never data), field rules shape the answers, the division hea
 the pool."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -18,20 +19,22 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def sample_requests(lead_id: int) -> list[tuple[str, str]]:
-    """(method, path) for every method of every automation route, with sample ids."""
+    """(method, path) for every method of every automation route and every alternative of
+    its path groups (`(scoring-rules|assignment-rules|…)`), ids replaced by `lead_id`."""
     found = []
     for pattern, handler in automation_routes():
-        path = pattern.replace(r"(\d+)", str(lead_id))
-        path = re.sub(r"\((\w[\w-]*)\|[^)]*\)", r"\1", path)  # first alternative
-        for method in METHODS:
-            if method in vars(handler):
-                found.append((method, path))
+        groups = [g.split("|") for g in re.findall(r"\(([^)]*)\)", pattern)]
+        for choice in itertools.product(*groups):
+            parts = iter(choice)
+            path = re.sub(r"\([^)]*\)", lambda _: next(parts), pattern)
+            path = path.replace(r"\d+", str(lead_id))
+            found += [(m, path) for m in METHODS if m in vars(handler)]
     return found
 
 
 def test_every_route_is_covered_by_the_sample(org):
     requests = sample_requests(1)
-    assert len(requests) >= 24
+    assert len(requests) == 37
     assert all("(" not in path for _, path in requests)
 
 

@@ -1,0 +1,201 @@
+"""Lead import at the service level: encodings and formats, messy phones merging to one,
+duplicate policies, malformed rows reported without aborting the good ones, dry runs,
+idempotent re-import, the error report, saved mappings, owners and the post-create pipeline."""
+from __future__ import annotations
+
+import csv
+import decimal
+import io
+
+import pytest
+
+from core.web.base import APIError
+from modules.leads.importer import service
+from modules.leads.importer.report import lines
+from modules.leads.importer.run import execute
+from modules.leads.models import Lead
+from modules.leads.models_capture import ImportRowError, ImportRun
+from modules.leads.tests.capture_org import *  # noqa: F401,F403
+
+
+def run_import(org, path, login_=None, division="IA", **options):
+    """Create and execute a run (as the system unless a login is given); the finished run."""
+    ctx = org.ctx(login_, division if login_ else None)
+    run, _ = service.start(ctx, path, path.name, {"policy": "skip", **options},
+                           org.divisions[division].id if login_ is None else None)
+    return execute(org.ctx(None), run.id) or ImportRun.get_by_id(run.id)
+
+
+def names() -> list[str]:
+    return sorted(lead.name for lead in Lead.select(Lead.name))
+
+
+def test_gbk_utf8_and_xlsx_files(org, tmp_path):
+    gbk = write(tmp_path, "展会名单.csv", csv_bytes([row("王芳", "13800138001", region="华南"),
+                                                  row("李雷", "13800138002")], encoding="gbk"))
+    utf8 = write(tmp_path, "官网.csv", csv_bytes([row("赵敏", "13800138003")],
+                                               encoding="utf-8-sig"))
+    xlsx = write(tmp_path, "leads.xlsx", xlsx_bytes(
+        [["韩梅梅", "苏州精工", "经理", 13800138004, "HAN@x.com", "", "Trade show", "",
+          "East China", "装备", 500000, "需求"]], headers=HEADERS_EN))
+    runs = [run_import(org, path) for path in (gbk, utf8, xlsx)]
+    assert [(r.encoding, r.file_type, r.created, r.failed) for r in runs] == [
+        ("gb18030", "csv", 2, 0), ("utf-8", "csv", 1, 0), (None, "xlsx", 1, 0)]
+    assert names() == sorted(["王芳", "李雷", "赵敏", "韩梅梅"])
+    han = Lead.get(Lead.name == "韩梅梅")
+    assert (han.mobile, han.email, han.source, han.budget) == (
+        "13800138004", "han@x.com", "expo", decimal.Decimal("500000"))
+    assert Lead.get(Lead.name == "王芳").region.name == "华南"
+
+
+def test_messy_phones_merge_into_one_lead(org, tmp_path):
+    rows = [row("张伟", "+86 138-0013-8000", company="苏州精工"),
+            row("张伟", "13800138000", email="zhang@szjg.cn"),
+            row("张伟", "138 0013 8000", budget="50万", wechat="zw88"),
+            row("张伟", "0086 13800138000", company="别的公司")]
+    path = write(tmp_path, "dups.csv", csv_bytes(rows))
+    run = run_import(org, path, policy="merge")
+    assert (run.created, run.merged, run.skipped, run.failed) == (1, 3, 0, 0)
+    lead = Lead.get()
+    assert (lead.mobile, lead.email, lead.wechat, lead.budget, lead.company) == (
+        "13800138000", "zhang@szjg.cn", "zw88", decimal.Decimal("500000"), "苏州精工")  # filled, not overwritten
+    assert Lead.select().where(Lead.email_bidx.is_null(False)).count() == 1
+
+
+def test_duplicate_policies_against_existing_leads(org, tmp_path):
+    from modules.leads import services
+
+    existing = services.create_lead(org.ctx("rep1"), {"name": "王芳", "mobile": "13900139000"})
+    rows = [row("王芳", "139-0013-9000", email="wf@example.com", company="海天"),
+            row("新人", "13700137000"), row("新人", "137 0013 7000")]
+    skip = run_import(org, write(tmp_path, "a.csv", csv_bytes(rows)))
+    assert (skip.created, skip.skipped, skip.merged) == (1, 2, 0)
+    assert ImportRowError.select().where((ImportRowError.run == skip.id)
+                                         & (ImportRowError.kind == "skipped")).count() == 2
+    merged = run_import(org, write(tmp_path, "b.csv", csv_bytes(rows + [row("补充", "")])),
+                        policy="merge")
+    assert (merged.created, merged.merged, merged.skipped) == (1, 3, 0)
+    again = Lead.get_by_id(existing["lead"]["id"])
+    assert (again.email, again.company, again.company_key) == ("wf@example.com", "海天", "海天")
+    created = run_import(org, write(tmp_path, "c.csv", csv_bytes(rows + [row("再来", "")])),
+                         policy="create")
+    assert (created.created, created.skipped) == (4, 0)
+
+
+def test_malformed_rows_are_reported_and_good_rows_kept(org, tmp_path):
+    rows = [row("好一", "13800138001"), row("", "13800138002"), row("坏电话", "12-34"),
+            row("坏邮箱", "13800138003", email="x@"), row("好二", "", email="ok@example.com"),
+            row("坏预算", "13800138004", budget="很多", region="火星"),
+            row("多列", "13800138005") + ["", "多出来"], row("好三", "13800138006")]
+    run = run_import(org, write(tmp_path, "mixed.csv", csv_bytes(rows, encoding="gbk")))
+    assert (run.status, run.total, run.processed, run.created, run.failed) == (
+        "done", 8, 8, 3, 5)
+    assert names() == ["好一", "好三", "好二"]
+    report = "".join(lines(run))
+    assert report.startswith("\ufeff行号 / row,")
+    records = list(csv.reader(io.StringIO(report.lstrip("\ufeff"))))
+    by_row = {int(r[0]): r for r in records[1:]}
+    assert sorted(by_row) == [3, 4, 5, 7, 8]  # spreadsheet rows: the header is row 1
+    assert "name" in by_row[3][2] and "mobile" in by_row[4][2] and "email" in by_row[5][2]
+    assert "budget" in by_row[7][2] and "region" in by_row[7][2]
+    assert "header" in by_row[8][2] and by_row[8][-1] == "#14=多出来"
+    assert by_row[4][3] == "坏电话" and by_row[4][6] == "12-34"  # original cells kept
+    assert run.error_report and open(run.error_report, encoding="utf-8",
+                                                newline="").read() == report
+
+
+def test_dry_run_writes_nothing_and_reimport_is_idempotent(org, tmp_path):
+    rows = [row(f"客户{n}", f"1380013{n:04d}") for n in range(120)] + [row("坏", "1")]
+    rows.append(row("重复", "13800130007"))
+    path = write(tmp_path, "big.csv", csv_bytes(rows))
+    dry = run_import(org, path, dry_run=True)
+    assert (dry.dry_run, dry.created, dry.skipped, dry.failed) == (True, 120, 1, 1)
+    assert Lead.select().count() == 0
+    first = run_import(org, path)
+    assert (first.created, first.skipped, first.failed) == (120, 1, 1)
+    ids = sorted(lead.id for lead in Lead.select(Lead.id))
+    second = run_import(org, path)
+    assert second.id != first.id and second.status == "done"
+    assert (second.created, second.merged, second.skipped) == (0, 0, 121)
+    merged = run_import(org, path, policy="merge")
+    assert merged.created == 0
+    assert sorted(lead.id for lead in Lead.select(Lead.id)) == ids
+
+
+def test_saved_mappings_and_header_problems(org, tmp_path):
+    from modules.leads.importer import mapping
+
+    mapping.save(org.ctx("mgr", "IA"), "展会模板", {"客户": "name", "联系电话1": "mobile",
+                                                   "展位留言": "need"})
+    path = write(tmp_path, "expo.csv", csv_bytes([["陈静", "13800138000", "要样品"]],
+                                                  headers=["客户", "联系电话1", "展位留言"]))
+    run = run_import(org, path, mapping="展会模板")
+    assert run.created == 1 and run.mapping_name == "展会模板"
+    assert (Lead.get().name, Lead.get().need) == ("陈静", "要样品")
+    with pytest.raises(APIError) as unknown:
+        run_import(org, path, mapping="没有这个")
+    assert unknown.value.status_code == 422
+    nameless = write(tmp_path, "x.csv", csv_bytes([["13800138000"]], headers=["电话"]))
+    with pytest.raises(APIError) as err:
+        run_import(org, nameless)
+    assert err.value.code == "no_name_column"
+    with pytest.raises(APIError) as bad_field:
+        mapping.save(org.ctx("mgr", "IA"), "坏", {"客户": "password"})
+    assert bad_field.value.status_code == 422
+    legacy = write(tmp_path, "old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    with pytest.raises(APIError) as xls:
+        run_import(org, legacy)
+    assert xls.value.code == "unsupported_type"
+
+
+def test_rights_owner_option_and_pipeline(org, tmp_path):
+    from modules.leads.automation_models import AssignmentRule
+
+    path = write(tmp_path, "team.csv", csv_bytes([row("甲", "13800138001", company="甲公司"),
+                                                   row("乙", "13800138002")]))
+    with pytest.raises(APIError) as rep:
+        run_import(org, path, "rep1")
+    assert rep.value.status_code == 403
+    with pytest.raises(APIError) as foreign:
+        run_import(org, path, "mgr", owner=org.id("rep3"))  # another team's rep
+    assert foreign.value.code == "out_of_scope"
+    owned = run_import(org, path, "mgr", owner=org.id("rep1"))
+    assert owned.created == 2 and owned.created_by_id == org.id("mgr")
+    assert {lead.owner_id for lead in Lead.select()} == {org.id("rep1")}
+    assert all(lead.score_breakdown for lead in Lead.select())  # scored on the way in
+    AssignmentRule.create(name="轮转", division=org.divisions["IA"], strategy="round_robin",
+                          team_users=[org.id("rep1"), org.id("rep2")])
+    pooled = run_import(org, write(tmp_path, "pool.csv", csv_bytes(
+        [row(f"新{n}", f"1390013900{n}") for n in range(4)])), "mkt")
+    owners = [lead.owner_id for lead in Lead.select().where(Lead.name.startswith("新"))]
+    assert pooled.created == 4 and sorted(owners) == sorted([org.id("rep1"), org.id("rep2")] * 2)
+
+
+def test_interrupted_runs_resume_from_the_periodic_job_and_live_ones_are_left(org, tmp_path):
+    import datetime as dt
+
+    from core.db import utcnow
+    from core.jobs import build_huey
+    from modules.leads.importer.jobs import interrupted
+
+    ctx = org.ctx(None)
+    stale, _ = service.start(ctx, write(tmp_path, "a.csv", csv_bytes(
+        [row(f"甲{n}", f"1380013800{n}") for n in range(6)])), "a.csv", {},
+        org.divisions["IA"].id)
+    busy, _ = service.start(ctx, write(tmp_path, "b.csv", csv_bytes([row("乙", "13900139000")])),
+                            "b.csv", {}, org.divisions["IA"].id)
+    fresh, _ = service.start(ctx, write(tmp_path, "c.csv", csv_bytes([row("丙", "")])), "c.csv",
+                             {}, org.divisions["IA"].id)
+    now = utcnow()
+    ImportRun.update(status="running", worker="elsewhere:4242:dead",
+                     heartbeat_at=now - dt.timedelta(minutes=30)).where(
+        ImportRun.id == stale.id).execute()
+    ImportRun.update(status="running", worker="elsewhere:4242:live", heartbeat_at=now).where(
+        ImportRun.id == busy.id).execute()
+    assert interrupted(now) == [stale.id]  # the fresh pending one is still being enqueued
+    assert execute(ctx, busy.id) is None  # another live worker holds it: hands off
+    task = build_huey(org.registry).huike_tasks["leads.leads.resume_imports"]
+    assert task.call_local() == [stale.id]
+    assert ImportRun.get_by_id(stale.id).status == "done"
+    assert ImportRun.get_by_id(busy.id).processed == 0
+    assert names() == [f"甲{n}" for n in range(6)]
