@@ -10,13 +10,14 @@ handler so the receiving system can deduplicate too.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from core.db import atomic, is_postgres, on_commit, utcnow
+from core.db import atomic, in_transaction, is_postgres, on_commit, utcnow
 from core.models import OutboxMessage
 
 log = logging.getLogger("huike.outbox")
@@ -78,7 +79,7 @@ def enqueue_many(messages: Iterable[tuple[str, dict[str, Any], str]], chunk: int
     skipped. Returns how many triples were given."""
     rows = [{"topic": topic, "payload": payload, "idempotency_key": key}
             for topic, payload, key in messages]
-    with atomic():
+    with contextlib.nullcontext() if in_transaction() else atomic():  # no SAVEPOINT needed
         for start in range(0, len(rows), chunk):
             OutboxMessage.insert_many(rows[start:start + chunk]).on_conflict_ignore().execute()
     if rows:

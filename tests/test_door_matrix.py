@@ -161,7 +161,7 @@ def sample_ids(registry, division_id, per_model=2):
     return sorted(ids)
 
 
-STRING_CANDIDATES = ["account", "contact", "lead", "opportunity", "x"]
+STRING_CANDIDATES = ["account", "contact", "lead", "opportunity", "activity", "task", "x"]
 
 
 def urls_for(app, ids) -> list[str]:
@@ -172,12 +172,22 @@ def urls_for(app, ids) -> list[str]:
         choices = []
         for group in groups:
             choices.append([str(i) for i in ids] if r"\d" in group else STRING_CANDIDATES)
-        for combo in itertools.islice(itertools.product(*choices), 12):
+        for combo in itertools.islice(itertools.product(*choices), 16):
             url = pattern
             for value in combo:
                 url = re.sub(r"\((?!\?:)[^)]*\)", value, url, count=1)
             urls.append(url.replace("\\", ""))
     return sorted(set(u for u in urls if "(" not in u and "?" not in u))
+
+
+def xlsx_text(data: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return "\n".join(" ".join("" if v is None else str(v) for v in row)
+                     for sheet in book.worksheets for row in sheet.iter_rows(values_only=True))
 
 
 @pytest.fixture
@@ -208,6 +218,8 @@ def test_every_route_passes_the_door(matrix, monkeypatch):
 
     install, ids = matrix
     urls = urls_for(make_app(install.registry), ids)
+    urls += [f"/api/v1/export/{name}?format={fmt}" for name in STRING_CANDIDATES[:6]
+             for fmt in ("csv", "xlsx")]
     assert len(urls) > 20
     tracer = DoorTracer(monkeypatch, install.registry)
     problems = []
@@ -220,6 +232,8 @@ def test_every_route_passes_the_door(matrix, monkeypatch):
                 tracer.reset()
                 response = http.get(url)
                 body = response.text
+                if url.endswith("format=xlsx") and response.status_code == 200:
+                    body = xlsx_text(response.content)
                 where = f"{user} GET {url} → {response.status_code}"
                 if response.status_code >= 500:
                     problems.append(f"server error: {where}: {body[:200]}")

@@ -6,6 +6,7 @@ of the same database), so it cannot disturb the main run. Every figure line it p
 run's output folder. A script that does not exist yet is skipped with a note."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -47,6 +48,22 @@ def leads_import(output: str) -> list[Figure]:
     return []
 
 
+
+def leads_capture(output: str) -> list[Figure]:
+    """bench_leads_capture prints `p50 … ms   p90 … ms   p99 … ms` and `throughput N posts/s`."""
+    found: list[Figure] = []
+    for name in ("p50", "p99"):
+        match = re.search(rf"\b{name}\s+([\d.]+)\s*ms", output)
+        if match:
+            found.append((f"web form capture → assigned, {name}", float(match.group(1)), "ms",
+                          "", None))
+    match = re.search(r"throughput\s+([\d,]+)\s+posts/s", output)
+    if match:
+        found.append(("web form captures", float(match.group(1).replace(",", "")), "posts/s",
+                      "", None))
+    return found
+
+
 SCRIPTS = {
     "policy": Script("bench_policy.py", ("--seconds", "2"),
                      "permission decisions per second: compiled table vs raw Casbin"),
@@ -56,8 +73,8 @@ SCRIPTS = {
                     "audit chain: appends per second and verify rows per second"),
     "leads_import": Script("bench_leads_import.py", ("--rows", "20000"),
                            "lead import rows/s beside bare insert_many", leads_import),
-    "leads_capture": Script("bench_leads_capture.py", (),
-                            "lead capture → assignment latency"),
+    "leads_capture": Script("bench_leads_capture.py", ("--posts", "1000", "--warmup", "100"),
+                            "lead capture → assignment latency", leads_capture),
 }
 
 

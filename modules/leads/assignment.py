@@ -24,10 +24,10 @@ from modules.leads.assignment_pick import (Facts, load_members, load_regions, lo
                                            save_cursors, serialise_sqlite, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
-from modules.leads.txn import transaction
 from modules.leads.models import Lead
 from modules.leads.notify import Note, send
 from modules.leads.policies import sla_policies
+from modules.leads.txn import transaction
 
 TOPIC = "notify.lead_assigned"
 

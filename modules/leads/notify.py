@@ -21,6 +21,7 @@ from core import outbox
 from core.db import atomic
 from modules.contacts.paging import ListParams, Sort, bad_request
 from modules.leads.automation_models import Notification
+from modules.leads.txn import transaction
 from security.crud import not_found, require_model
 from security.fields import permitted_columns
 from security.scopes import both, scope

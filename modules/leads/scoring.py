@@ -27,8 +27,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
 from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
-from modules.leads.txn import transaction
 from modules.leads.models import Lead
+from modules.leads.txn import transaction
 
 KINDS = ("source", "field", "budget", "recency", "engagement", "hot")
 ENGAGEMENT_KINDS = ("web_visit", "email_open", "email_click", "download", "webinar")

@@ -32,10 +32,10 @@ import peewee as pw
 from core.db import atomic
 from modules.base.models import User
 from modules.leads.automation_models import OPEN_STATUSES, SlaEvent, SlaPolicy
-from modules.leads.txn import transaction
 from modules.leads.models import Lead
 from modules.leads.notify import Note, send
 from modules.leads.policies import Sla, sla_policies
+from modules.leads.txn import transaction
 
 BATCH = 500
 COLUMNS = (Lead.id, Lead.name, Lead.division, Lead.owner, Lead.assigned_at,

@@ -15,8 +15,9 @@ def register_models():
 
 def register_routes(registry):
     from security.policy.handlers import routes
+    from security.exports import ROUTES as EXPORT_ROUTES  # GET /api/v1/export/<model>
     from security.reveals import ROUTES as REVEAL_ROUTES  # POST /api/v1/reveal
-    return [*routes(), *REVEAL_ROUTES]
+    return [*routes(), *REVEAL_ROUTES, *EXPORT_ROUTES]
 
 
 def register_data_loaders():

@@ -26,7 +26,7 @@ from typing import Callable
 
 import peewee as pw
 
-from core.db import atomic
+from core.db import atomic, database, is_postgres
 from core.web.base import APIError
 from modules.leads import pipeline
 from modules.leads.importer.batch import BatchProcessor, RunSpec, problem_rows
@@ -154,6 +154,8 @@ def _commit(ctx, run: ImportRun, token: str, processor: BatchProcessor, batch: l
     from security import audit
 
     with atomic():
+        if is_postgres():  # a crash may lose the last batches — with their counters: resumable
+            database.execute_sql("SET LOCAL synchronous_commit TO OFF")
         out = processor.handle(batch)
         problems = problem_rows(run.id, processor.spec.headers, out)
         if problems:
@@ -186,6 +188,12 @@ def execute(ctx, run_id: int, progress: Callable[[int, int], None] | None = None
         return None
     _ACTIVE.add(token)
     try:
+        if not Path(run.file_path).is_file():
+            raise APIError(409, f"找不到导入文件 / the import file is gone: {run.file_path}",
+                           code="file_missing")
+        if file_sha256(Path(run.file_path))[0] != run.file_sha256:
+            raise APIError(409, "文件已变化，无法继续导入 / the file changed since the import "
+                           "started; start a new import", code="file_changed")
         table = open_table(Path(run.file_path))
         processor = BatchProcessor(ctx, _spec(run, table.headers))
         size = batch_rows or ctx.registry.settings["leads"]["import_batch_rows"]

@@ -45,7 +45,8 @@ def check_owner(ctx, owner, division: int) -> int | None:
     if owner in (None, ""):
         return None
     pk = as_pk(owner)
-    if pk is None or not User.select().where((User.id == pk) & (User.active == True)).exists():  # noqa: E712
+    active = User.select().where((User.id == pk) & (User.active == True))  # noqa: E712
+    if pk is None or not active.exists():
         raise APIError(422, "没有这个在职用户 / no such active user", code="validation_failed",
                        fields={"owner": "unknown"})
     if ctx.user is not None and pk != ctx.user_id and \

@@ -58,7 +58,8 @@ def test_messy_phones_merge_into_one_lead(org, tmp_path):
     assert (run.created, run.merged, run.skipped, run.failed) == (1, 3, 0, 0)
     lead = Lead.get()
     assert (lead.mobile, lead.email, lead.wechat, lead.budget, lead.company) == (
-        "13800138000", "zhang@szjg.cn", "zw88", decimal.Decimal("500000"), "苏州精工")  # filled, not overwritten
+        "13800138000", "zhang@szjg.cn", "zw88", decimal.Decimal("500000"),
+        "苏州精工")  # empty fields filled, the company not overwritten
     assert Lead.select().where(Lead.email_bidx.is_null(False)).count() == 1
 
 
@@ -199,3 +200,27 @@ def test_interrupted_runs_resume_from_the_periodic_job_and_live_ones_are_left(or
     assert ImportRun.get_by_id(stale.id).status == "done"
     assert ImportRun.get_by_id(busy.id).processed == 0
     assert names() == [f"甲{n}" for n in range(6)]
+
+
+def test_bulk_insert_skips_keys_another_worker_inserted_meanwhile(org):
+    from core.db import atomic, utcnow
+    from modules.leads.importer.sql import InsertPlan
+
+    plan = InsertPlan()
+    now = utcnow()
+    template = plan.template({"division": org.divisions["IA"].id, "status": "new",
+                              "source": "other", "created_at": now, "updated_at": now})
+
+    def lead_row(key: str, name: str) -> list:
+        values = template.copy()
+        values[plan.position["name"]] = name
+        values[plan.position["need"]] = "带\t制表符\n和换行\\反斜杠"  # COPY escaping
+        values[plan.position["import_key"]] = key
+        return values
+
+    with atomic():
+        plan.insert([lead_row("k:1", "甲"), lead_row("k:2", "乙")])
+    with atomic():  # PostgreSQL: COPY fails on k:2, the batch falls back to ON CONFLICT
+        plan.insert([lead_row("k:2", "乙2"), lead_row("k:3", "丙")])
+    assert names() == ["丙", "乙", "甲"]
+    assert {lead.need for lead in Lead.select()} == {"带\t制表符\n和换行\\反斜杠"}
