@@ -123,3 +123,35 @@ def test_entry_point_module_is_listed_and_served(tmp_path, database_url):
     finally:
         server.terminate()
         server.wait(15)
+
+
+def test_serve_with_several_processes_answers(tmp_path, database_url):
+    """`huike serve --processes 2` forks two workers sharing the port; both answer."""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIKE_")}
+    env["PYTHONPATH"] = str(root)
+    data = tmp_path / "data"
+    password = tmp_path / "pw"
+    password.write_text(ADMIN_PASSWORD)
+    assert huike(env, "init", "--data-dir", str(data), "--admin-password-file", str(password),
+                 "--database-url", database_url).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from core.cli import main; main()", "serve", "--data-dir",
+         str(data), "--port", str(port), "--processes", "2"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        statuses = []
+        for _ in range(300):
+            try:
+                statuses.append(requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                                .status_code)
+                if len(statuses) >= 20:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert statuses and set(statuses) == {200}
+    finally:
+        import signal
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)

@@ -170,3 +170,25 @@ def test_redis_queue_is_used_when_configured(tmp_path):
     huey.execute(task)
     assert result.get() == 5
     huey.flush()
+
+
+def test_dead_letter_api_lists_and_retries_for_admins_only(install, http):
+    from modules.base import services
+    from tests.support import ADMIN_PASSWORD, HttpClient, login
+
+    message = outbox.enqueue("erp.push", {"n": 1}, "api-dead-1")
+    for step in range(3):
+        outbox.drain({}, POLICY, now=utcnow() + dt.timedelta(hours=step + 1))
+    assert http.get("/api/v1/outbox?status=dead").status_code == 401
+    services.create_user("li.si", "李四", "Plain-user-2026")
+    plain = HttpClient(http.base_url)
+    login(plain, "li.si", "Plain-user-2026")
+    assert plain.get("/api/v1/outbox?status=dead").status_code == 403
+    login(http, "admin", ADMIN_PASSWORD)
+    dead = http.get("/api/v1/outbox?status=dead").json()["items"]
+    assert [m["id"] for m in dead] == [message.id]
+    assert http.get("/api/v1/outbox?status=zombie").status_code == 400
+    retried = http.post(f"/api/v1/outbox/{message.id}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    assert http.post(f"/api/v1/outbox/{message.id}/retry").status_code == 409
+    assert http.post("/api/v1/outbox/999999/retry").status_code == 404
