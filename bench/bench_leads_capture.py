@@ -24,6 +24,7 @@ import argparse
 import collections
 import http.client
 import json
+import os
 import statistics
 import sys
 import threading
@@ -121,6 +122,23 @@ def verify(stack, expected: int) -> collections.Counter:
     return collections.Counter(r[0] for r in rows)
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in group `pgid` (Linux /proc): the
+    server's own cost, which — unlike latency — does not depend on what else the host runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, …
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -141,16 +159,21 @@ def main() -> None:
         prepare(stack, args.reps)
         with Server.huike(stack, processes=args.processes, with_worker=False) as server:
             post_all(server, args.warmup, args.concurrency)
+            cpu_before = group_cpu_seconds(server.process.pid)
             started = time.perf_counter()
             latencies = post_all(server, args.posts, args.concurrency, args.warmup)
             wall = time.perf_counter() - started
+            cpu = group_cpu_seconds(server.process.pid) - cpu_before
         spread = verify(stack, args.warmup + args.posts)
 
     print(f"capture → assigned, {stack.backend}, {args.processes} processes, "
           f"{args.concurrency} concurrent clients, {args.posts} posts (+{args.warmup} warm-up)")
-    print(f"  p50 {percentile(latencies, 0.50):6.2f} ms   p90 {percentile(latencies, 0.90):6.2f} ms"
+    p50, p90 = percentile(latencies, 0.50), percentile(latencies, 0.90)
+    print(f"  p50 {p50:6.2f} ms   p90 {p90:6.2f} ms"
           f"   p99 {percentile(latencies, 0.99):6.2f} ms   max {max(latencies):6.2f} ms"
           f"   mean {statistics.fmean(latencies):6.2f} ms")
+    print(f"  server CPU {cpu / args.posts * 1000:.2f} ms per post (all processes; host load "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"  throughput {args.posts / wall:,.0f} posts/s; every lead assigned; "
           f"round-robin spread over {len(spread)} reps: min {min(spread.values())}, "
           f"max {max(spread.values())}")

@@ -4,6 +4,7 @@ plain table (no encryption, no indexes beyond the primary key, no rules).
 
     /tmp/venv/bin/python bench/bench_leads_import.py                          # SQLite, 100k
     /tmp/venv/bin/python bench/bench_leads_import.py --rows 1000000
+    /tmp/venv/bin/python bench/bench_leads_import.py --no-pipeline    # capture without part 2
     /tmp/venv/bin/python bench/bench_leads_import.py \
         --database-url postgresql://postgres@127.0.0.1:5432/test              # PostgreSQL
 
@@ -153,7 +154,8 @@ def bare_insert(rows: list[list[str]], batch: int) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
-def run(database_url: str | None, rows: int, batch: int) -> dict:
+def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True) -> dict:
+    from modules.leads import pipeline as post_create
     from modules.leads.importer import service
     from modules.leads.importer.run import execute
     from modules.leads.models import Lead
@@ -161,6 +163,8 @@ def run(database_url: str | None, rows: int, batch: int) -> dict:
 
     registry, data_dir = install(database_url)
     division = org()
+    if not pipeline:  # capture alone: no scoring, no assignment (part 2's steps)
+        post_create.steps = lambda: []
     path = data_dir / "leads.csv"
     data = generate(path, rows)
     ctx = system_context(registry, via="import")
@@ -170,7 +174,8 @@ def run(database_url: str | None, rows: int, batch: int) -> dict:
     seconds = time.perf_counter() - started
     assigned = Lead.select().where(Lead.owner.is_null(False)).count()
     bare = bare_insert(data, batch)
-    return {"backend": "PostgreSQL" if database_url else "SQLite", "rows": rows,
+    return {"backend": ("PostgreSQL" if database_url else "SQLite")
+            + ("" if pipeline else " (no score/assign)"), "rows": rows,
             "import": rows / seconds, "bare": bare, "seconds": seconds,
             "created": result.created, "skipped": result.skipped, "failed": result.failed,
             "assigned": assigned}
@@ -181,15 +186,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="skip scoring and assignment (measure capture alone)")
     args = parser.parse_args()
+    pipeline = not args.no_pipeline
     if args.database_url:
         with pg_schema(args.database_url) as url:
-            result = run(url, args.rows, args.batch)
+            result = run(url, args.rows, args.batch, pipeline)
     else:
-        result = run(None, args.rows, args.batch)
-    print(f"{'backend':<11} {'rows':>9} {'import rows/s':>14} {'bare insert_many':>17} "
+        result = run(None, args.rows, args.batch, pipeline)
+    print(f"{'backend':<29} {'rows':>9} {'import rows/s':>14} {'bare insert_many':>17} "
           f"{'ratio':>6} {'seconds':>8}  created / skipped / failed / assigned")
-    print(f"{result['backend']:<11} {result['rows']:>9,} {result['import']:>14,.0f} "
+    print(f"{result['backend']:<29} {result['rows']:>9,} {result['import']:>14,.0f} "
           f"{result['bare']:>17,.0f} {result['import'] / result['bare']:>6.2f} "
           f"{result['seconds']:>8.1f}  {result['created']:,} / {result['skipped']:,} / "
           f"{result['failed']:,} / {result['assigned']:,}")

@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-examples", type=int, default=100, help="cases per operation")
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--seed", type=int, default=None, help="default: random")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="schemathesis workers (more than one raised internal hypothesis errors)")
     parser.add_argument("--max-time", type=int, default=None, help="seconds for the whole run")
     parser.add_argument("--processes", type=int, default=2, help="server processes")
     parser.add_argument("--no-demo", action="store_true",
@@ -140,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                                       token_id=token_id, max_examples=args.max_examples,
                                       phases=args.phases, seed=args.seed, workers=args.workers,
                                       max_time=args.max_time, echo=True)
-            errors = [line for line in server.log_tail(100000).splitlines()
-                      if "unhandled error" in line]
+            errors = server.errors()
     print(f"\n{result.operations} operations; schemathesis exit status {result.returncode}; "
           f"{len(errors)} unhandled server errors logged")
     for line in errors[:50]:

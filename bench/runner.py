@@ -114,10 +114,8 @@ def _main_install(run_opts: Options, report: Report, chosen, out_dir: Path) -> N
                     elif index == 0:
                         print(f"== {scenario.name}", flush=True)
                         scenario.run(run)
-            errors = [line for line in huike.log_tail(100_000).splitlines()
-                      if "unhandled error" in line]
-            for line in errors[:20]:
-                report.note(f"server error logged: {line[:300]}")
+            for line in huike.errors()[:20]:
+                report.note(f"server error logged: {line[:400]}")
         database.close()
 
 

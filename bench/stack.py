@@ -8,6 +8,7 @@ its own process group, waits for it to answer, and stops the whole group afterwa
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -187,6 +188,27 @@ class Server:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def errors(self) -> list[str]:
+        """Every request the server answered with a 5xx (from its access log), as
+        `<method> <path> → <status> :: <exception line of its traceback>`."""
+        lines = self.log_tail(10_000_000).splitlines()
+        causes: dict[str, str] = {}
+        found = []
+        for index, line in enumerate(lines):
+            if "unhandled error request_id=" in line:
+                request_id = line.split("request_id=", 1)[1].split()[0]
+                causes[request_id] = next(
+                    (later for later in lines[index + 1:index + 400] if later and not
+                     later.startswith((" ", "Traceback", "During handling", "The above"))), "")
+            elif "huike.access" in line and '"status": 5' in line:
+                try:
+                    entry = json.loads(line[line.index("{"):])
+                except ValueError:
+                    continue
+                found.append(f"{entry.get('method')} {entry.get('path')} → {entry.get('status')}"
+                             f" :: {causes.get(entry.get('request_id'), '')[:300]}")
+        return found
 
     def stop(self) -> None:
         """SIGTERM to the server's own process group (parent and forked children), then KILL."""

@@ -120,7 +120,12 @@ class _Atomic:
         self._outermost = not in_transaction()
         if self._outermost:
             _after_commit.items = []
-        self._inner = database.atomic()
+        # SQLite: the outermost block takes the write lock at BEGIN (IMMEDIATE) and so waits in
+        # busy_timeout for another writer. A deferred transaction that read first cannot
+        # upgrade once another process has committed (SQLITE_BUSY at once: "database is
+        # locked" under concurrent writes, found by `python -m bench loadtest`).
+        immediate = self._outermost and not is_postgres()
+        self._inner = database.atomic("IMMEDIATE") if immediate else database.atomic()
         return self._inner.__enter__()
 
     def __exit__(self, exc_type, exc, tb):

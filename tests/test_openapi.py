@@ -11,12 +11,25 @@ from core.openapi import (ERROR_SCHEMA, build_document, capture_groups, document
                           implemented_methods)
 from core.web.app import make_app
 from core.web.base import ERROR_CODES, BaseHandler
-from tests.support import ADMIN_PASSWORD, login
+from tests.support import ADMIN_PASSWORD, TEST_PG_URL, login, make_install, pg_schema_url
 
 
-@pytest.fixture
-def document(install):
-    return document_for_app(make_app(install.registry))
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One install for the module's document tests (the document needs routes, not data)."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        data_dir = tmp_path_factory.mktemp("openapi") / "data"
+        url = (stack.enter_context(pg_schema_url(TEST_PG_URL)) if TEST_PG_URL
+               else f"sqlite:///{data_dir / 'huike.db'}")
+        installed = stack.enter_context(make_install(data_dir, url))
+        yield make_app(installed.registry)
+
+
+@pytest.fixture(scope="module")
+def document(app):
+    return document_for_app(app)
 
 
 def test_document_is_valid_openapi_3_1(document):
@@ -25,8 +38,7 @@ def test_document_is_valid_openapi_3_1(document):
     assert "x-huike-unlisted" not in document  # every route could be written as a path
 
 
-def test_every_route_and_method_is_documented(install, document):
-    app = make_app(install.registry)
+def test_every_route_and_method_is_documented(app, document):
     routes = [rule for rule in app.wildcard_router.rules]
     documented = {(method, path) for path, item in document["paths"].items()
                   for method in item if method != "parameters"}
@@ -118,7 +130,7 @@ def test_capture_groups_reads_nested_named_and_class_groups():
                                                    (None, r"\d+")]
 
 
-def test_served_document_needs_a_signed_in_user_and_matches(install, http, document):
+def test_served_document_needs_a_signed_in_user_and_matches(http, document):
     assert http.get("/api/v1/openapi.json").status_code == 401
     login(http, "admin", ADMIN_PASSWORD)
     answer = http.get("/api/v1/openapi.json")

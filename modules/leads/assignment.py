@@ -148,3 +148,14 @@ def to_pool(ctx, leads: list[Lead]) -> None:
     for lead in leads:
         if lead.__data__.get("pool_entered_at") is None:
             lead.pool_entered_at = now
+
+
+def owner_changed(ctx, lead_ids, owner_id: int | None) -> None:
+    """Leads handed to `owner_id` outside the rules (a manager's edit, a handover): restart
+    their clocks and notify the new owner as an assignment does; `None` sends them to the
+    pool. Call it in the transaction of the change."""
+    leads = _loaded(ctx, lead_ids)
+    if owner_id is None:
+        to_pool(ctx, leads)
+    else:
+        give(ctx, leads, {lead.id: owner_id for lead in leads})

@@ -69,7 +69,7 @@ class EngagementsHandler(LeadsApiHandler):
     "occurred_at"?, "details"?}` → 201: the lead turns hot, is rescored, its owner notified."""
 
     def post(self, lead_id: str) -> None:
-        from modules.leads.nurture import post_engagement
+        from modules.leads.engagements import post_engagement
         self.write_json(post_engagement(self.ctx, self.pk(lead_id), self.body()), 201)
 
 
@@ -104,6 +104,7 @@ class NotificationsReadAllHandler(LeadsApiHandler):
 def automation_routes() -> list:
     """Routes of part 2 (list them before any catch-all lead route)."""
     from modules.leads import handlers_rules as rules
+    from modules.leads.handlers_public import PublicEngagementHandler
 
     v1 = r"/api/v1"
     kinds = r"(scoring-rules|assignment-rules|nurture-rules)"
@@ -122,6 +123,7 @@ def automation_routes() -> list:
         (rf"{v1}/leads/user-caps", rules.CapsHandler),
         (rf"{v1}/leads/user-caps/(\d+)", rules.CapHandler),
         (rf"{v1}/leads/sop", rules.SopHandler),
+        (rf"{v1}/forms/([A-Za-z0-9_-]{{1,64}})/engagements", PublicEngagementHandler),
         (rf"{v1}/notifications", NotificationsHandler),
         (rf"{v1}/notifications/read-all", NotificationsReadAllHandler),
         (rf"{v1}/notifications/(\d+)/read", NotificationReadHandler),

@@ -87,7 +87,7 @@ class ErrorsHandler(LeadsApiHandler):
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition",
                         f'attachment; filename="import-{run.id}-errors.csv"')
-        for chunk in lines(run):
+        for chunk in lines(run, self.ctx):
             self.write(chunk)
         self.finish()
 

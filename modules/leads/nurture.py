@@ -13,9 +13,9 @@ the e-mail connector decrypts the address when it sends, so plaintext personal d
 sits in the outbox table (which admins can list), and an address corrected or erased in the
 meantime is honoured. Leads without a usable e-mail are recorded as `no_email`.
 
-Engagement events (`POST /api/v1/leads/<id>/engagements {"kind": "web_visit"|…}`, posted by
-the website or the marketing tool with an API token) are stored as `LeadEngagement`, mark the
-lead hot, recompute its score and send its owner a high-priority notification.
+The e-mail payload also carries `tracking` (form key, lead id, token) when the lead came from
+a web form, so the connector can build links that report clicks back through the public
+engagement endpoint (see `engagements`). Engagement events live in `engagements`.
 """
 from __future__ import annotations
 
@@ -25,57 +25,15 @@ import peewee as pw
 
 from core import outbox
 from core.db import atomic
-from modules.contacts.common import Checker, unprocessable
-from modules.leads.automation_models import LeadEngagement, NurtureRule, NurtureRun
-from modules.leads.lookup import writable_lead
+from modules.leads.automation_models import NurtureRule, NurtureRun
 from modules.leads.models import Lead
-from modules.leads.notify import Note, send
-from modules.leads.scoring import ENGAGEMENT_KINDS
 
 BATCH = 500
 EMAIL_TOPIC = "notify.email"
 COLUMNS = (Lead.id, Lead.name, Lead.division, Lead.owner, Lead.status, Lead.email_bidx,
+           Lead.form_key,
            Lead.created_at, Lead.assigned_at, Lead.status_changed_at, Lead.last_activity_at,
            Lead.first_response_at, Lead.first_response_due_at, Lead.escalation_level)
-
-
-# ------------------------------------------------------------------ engagement events
-def post_engagement(ctx, lead_id, data: dict) -> dict:
-    """Record an engagement on a lead in the caller's write scope (see module doc)."""
-    from modules.leads import scoring
-    from security.crud import require_model
-
-    require_model(ctx, Lead, "update")
-    check = Checker(data if isinstance(data, dict) else {})
-    check.choice("kind", ENGAGEMENT_KINDS)
-    if not isinstance(data, dict) or "kind" not in data:
-        check.fail("kind", "必填 / required; one of: " + ", ".join(ENGAGEMENT_KINDS))
-    check.moment("occurred_at", nullable=False)
-    check.mapping("details")
-    unknown = set(data) - {"kind", "occurred_at", "details"} if isinstance(data, dict) else set()
-    for name in unknown:
-        check.fail(name, "未知字段 / unknown field")
-    values = check.done()
-    if len(str(values.get("details", ""))) > 4000:
-        raise unprocessable({"details": "最多 4000 字符 / at most 4000 characters"})
-    lead = writable_lead(ctx, lead_id, Lead.id, Lead.owner, Lead.name, Lead.division)
-    now = ctx.now()
-    with atomic():
-        engagement = LeadEngagement.create(
-            lead=lead.id, kind=values["kind"], occurred_at=values.get("occurred_at") or now,
-            details=values.get("details") or {}, created_by=ctx.user_id)
-        Lead.update(hot=True, updated_at=now).where(Lead.id == lead.id).execute()
-        score = scoring.rescore_ids(ctx, [lead.id])[lead.id]
-        if lead.owner_id is not None:
-            send(ctx, [Note(
-                user_id=lead.owner_id, kind="lead_hot", priority="high",
-                title=f"热线索 / Hot lead: {lead.name}",
-                body=f"客户刚刚有互动（{values['kind']}）/ the customer just engaged "
-                     f"({values['kind']})",
-                res_id=lead.id, topic="notify.lead_hot", key=f"lead-hot-{engagement.id}",
-                extra={"lead_id": lead.id, "engagement": values["kind"], "score": score})])
-    return {"id": engagement.id, "lead": lead.id, "kind": engagement.kind,
-            "occurred_at": engagement.occurred_at.isoformat(), "hot": True, "score": score}
 
 
 # ------------------------------------------------------------------ idle rules
@@ -141,13 +99,24 @@ def _fire(ctx, rule: NurtureRule, lead: Lead, anchor: dt.datetime, now) -> str |
                 outbox.enqueue(EMAIL_TOPIC, {
                     "template": rule.template, "lead_id": lead.id, "rule_id": rule.id,
                     "division_id": lead.division_id,
-                    "recipient": {"res_model": "lead", "res_id": lead.id, "field": "email"}},
+                    "recipient": {"res_model": "lead", "res_id": lead.id, "field": "email"},
+                    "tracking": tracking(lead)},
                     f"nurture-{rule.id}-{lead.id}-{anchor.isoformat()}")
             elif outcome == "task":
                 _task(ctx, rule, lead, now)
     except pw.IntegrityError:
         return None
     return outcome
+
+
+def tracking(lead: Lead) -> dict | None:
+    """What a click-tracking link needs to report back (None: the lead has no web form)."""
+    from modules.leads.engagements import engagement_token
+
+    if not lead.form_key:
+        return None
+    return {"form_key": lead.form_key, "lead": lead.id,
+            "token": engagement_token(lead.form_key, lead.id)}
 
 
 def _task(ctx, rule: NurtureRule, lead: Lead, now: dt.datetime) -> None:

@@ -75,7 +75,8 @@ def _fires(rule: ScoringRule, lead: Lead, events: list[tuple[str, dt.datetime]],
     elif rule.kind == "budget":
         budget = _decimal(data.get("budget"))
         low, high = _decimal(params.get("min")), _decimal(params.get("max"))
-        if budget is not None and (low is None or budget >= low) and (high is None or budget < high):
+        if budget is not None and (low is None or budget >= low) \
+                and (high is None or budget < high):
             return rule.points, f"预算 / budget {budget}"
     elif rule.kind == "recency":
         stamps = [t for t in (data.get("last_activity_at"), data.get("created_at")) if t]
@@ -156,14 +157,15 @@ def rescore(ctx, leads) -> dict[int, int]:
     now = ctx.now()
     rules = rules_by_division(lead.division_id for lead in leads)
     every_rule = [r for group in rules.values() for r in group]
-    # engagements always make a lead hot (`nurture.post_engagement`): only hot leads have any
+    # engagements always make a lead hot (`engagements.record`): only hot leads have any
     events = _engagements([lead.id for lead in leads if lead.__data__.get("hot")], every_rule,
                           now)
     changed = []
     for lead in leads:
         score, breakdown = evaluate(lead, rules.get(lead.division_id, []),
                                     events.get(lead.id, []), now)
-        if score != lead.__data__.get("score") or breakdown != lead.__data__.get("score_breakdown"):
+        data = lead.__data__
+        if score != data.get("score") or breakdown != data.get("score_breakdown"):
             lead.score, lead.score_breakdown = score, breakdown
             changed.append(lead)
     if len(changed) == 1:  # the web-form case: a plain UPDATE is cheaper than CASE

@@ -45,7 +45,8 @@ def transition(from_status: str, to_status: str) -> SopTransition | None:
 
 def allowed_targets(from_status: str) -> list[str]:
     return [t.to_status for t in SopTransition.select(SopTransition.to_status)
-            .where(SopTransition.from_status == from_status, SopTransition.active == True)  # noqa: E712
+            .where(SopTransition.from_status == from_status,
+                   SopTransition.active == True)  # noqa: E712
             .order_by(SopTransition.id)]
 
 

@@ -120,8 +120,7 @@ class BatchProcessor:
         return pending
 
     def _existing(self, pending: list[Pending]) -> dict[str, int]:
-        """Index → id of a lead of the division holding it (one query), plus, in a dry run,
-        the rows seen in earlier batches (as negative row numbers)."""
+        """Index → id of a lead of the division holding it (one query)."""
         wanted = {spec.index_name: set() for spec in self.specs}
         for p in pending:
             for spec in self.specs:
@@ -132,8 +131,6 @@ class BatchProcessor:
             for index in indexes:
                 if index:
                     found.setdefault(index, pk)
-        for index, marker in self.seen.items():
-            found.setdefault(index, marker)
         return found
 
     def _dedupe(self, pending: list[Pending], crypter, out: Outcome):
@@ -141,11 +138,13 @@ class BatchProcessor:
         if self.spec.policy == "create":
             return pending, {}
         existing = self._existing(pending)
+        seen = self.seen  # dry runs: earlier batches' rows (negative row numbers)
         first: dict[str, Pending] = {}
         inserts, merges = [], {}
         for p in pending:
             indexes = [v for v in p.indexes.values() if v]
-            lead = next((existing[i] for i in indexes if i in existing), None)
+            lead = next((existing.get(i) or seen.get(i) for i in indexes
+                         if i in existing or i in seen), None)
             earlier = next((first[i] for i in indexes if i in first), None) \
                 if lead is None else None
             if lead is None and earlier is None:

@@ -18,13 +18,18 @@ KINDS = {"error": "错误 / error", "skipped": "跳过 / skipped"}
 CHUNK = 1000
 
 
-def _problems(run_id: int) -> Iterator[ImportRowError]:
-    """Every problem of the run in row order, fetched in keyset pages (bounded memory)."""
+def _problems(run_id: int, where=None, raw: bool = True) -> Iterator[ImportRowError]:
+    """Every problem of the run in row order, fetched in keyset pages (bounded memory);
+    `where` is the caller's row scope on the problems (the run's, inherited)."""
     last = 0
     while True:
-        page = list(ImportRowError.select().where((ImportRowError.run == run_id)
-                                                  & (ImportRowError.row > last))
-                    .order_by(ImportRowError.row).limit(CHUNK))
+        columns = [f for f in ImportRowError._meta.sorted_fields
+                   if raw or f is not ImportRowError.raw]  # hidden: never even decrypted
+        query = ImportRowError.select(*columns).where((ImportRowError.run == run_id)
+                                              & (ImportRowError.row > last))
+        if where is not None:
+            query = query.where(where)
+        page = list(query.order_by(ImportRowError.row).limit(CHUNK))
         if not page:
             return
         yield from page
@@ -36,19 +41,36 @@ def _columns(run: ImportRun) -> list[str]:
     return list(run.headers or run.mapping)
 
 
-def lines(run: ImportRun) -> Iterator[str]:
-    """The report as text chunks (BOM first)."""
-    columns = _columns(run)
+def _visible(ctx) -> tuple[object, bool, bool]:
+    """`(row scope, message shown, original cells shown)` for the caller (None: the system
+    writing the report file)."""
+    if ctx is None:
+        return None, True, True
+    import security
+
+    security.require(ctx, "read", "model/" + security.model_name(ImportRowError))
+    fields = security.permitted_fields(ctx, ImportRowError, "read")
+    return (security.scope(ctx, ImportRowError, "read"),
+            fields.level("message") in ("read", "write"), fields.level("raw") in ("read", "write"))
+
+
+def lines(run: ImportRun, ctx=None) -> Iterator[str]:
+    """The report as text chunks (BOM first); with `ctx`, under the caller's door: their
+    scope on the problems, and the reason / original cells only if those fields are theirs
+    to read in clear."""
+    where, show_message, show_cells = _visible(ctx)
+    columns = _columns(run) if show_cells else []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEAD + columns)
     yield BOM + buffer.getvalue()
-    for problem in _problems(run.id):
+    for problem in _problems(run.id, where, raw=show_cells):
         buffer.seek(0)
         buffer.truncate()
-        raw = json.loads(problem.raw) if problem.raw else {}
+        raw = json.loads(problem.raw) if show_cells and problem.raw else {}
         extra = [f"{k}={v}" for k, v in raw.items() if k not in columns and v]
-        writer.writerow([problem.row, KINDS.get(problem.kind, problem.kind), problem.message]
+        writer.writerow([problem.row, KINDS.get(problem.kind, problem.kind),
+                         problem.message if show_message else ""]
                         + [raw.get(name, "") for name in columns] + extra)
         yield buffer.getvalue()
 

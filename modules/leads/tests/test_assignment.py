@@ -197,3 +197,18 @@ def test_batch_assignment_query_count_does_not_grow(org):
         assignment.assign(ctx, large)
     assert len(many) == len(few)
     assert sum(owners(large).values()) == 250
+
+
+def test_owner_changed_outside_the_rules_restarts_clocks_and_notifies(org, clock):
+    lead = org.lead(owner=org.id("rep1"), assigned_at=clock(), escalation_level=1)
+    clock.advance(hours=3)
+    Lead.update(owner=org.id("rep2")).where(Lead.id == lead.id).execute()  # a manager's edit
+    assignment.owner_changed(org.ctx(), [lead.id], org.id("rep2"))
+    stored = Lead.get_by_id(lead.id)
+    assert (stored.owner_id, stored.assigned_at, stored.escalation_level) == (
+        org.id("rep2"), clock(), 0)
+    assert stored.first_response_due_at == clock() + dt.timedelta(minutes=5)
+    assert Notification.get(Notification.user == org.id("rep2")).res_id == lead.id
+    Lead.update(owner=None).where(Lead.id == lead.id).execute()
+    assignment.owner_changed(org.ctx(), [lead.id], None)
+    assert Lead.get_by_id(lead.id).pool_entered_at == clock()

@@ -97,3 +97,20 @@ def test_mappings_api_and_options(clients, org):
     assert not Lead.select().where(Lead.name == "新人").exists()
     none = clients("mgr").post("/api/v1/leads/imports", data={"policy": "skip"})
     assert none.status_code == 400
+
+
+def test_error_report_follows_field_rules(clients, org):
+    from security.policy.adapter import PeeweeAdapter
+    from security.policy.watch import bump_version
+
+    mkt = clients("mkt")
+    run = upload(mkt, csv_bytes([row("坏行", "12-34"), row("好", "13800138000")])).json()["run"]
+    path = f"/api/v1/leads/imports/{run['id']}/errors"
+    assert "12-34" in mkt.get(path).content.decode("utf-8-sig")
+    PeeweeAdapter().add_policy("p", "p", ["marketing", "*", "field/lead_import_error/raw",
+                                          "hidden"])
+    bump_version()
+    records = list(csv.reader(io.StringIO(mkt.get(path).content.decode("utf-8-sig"))))
+    assert records[0] == ["行号 / row", "类型 / kind", "原因 / reason"]  # no file columns
+    assert records[1][:2] == ["2", "错误 / error"] and "mobile" in records[1][2]
+    assert "12-34" not in str(records) and "坏行" not in str(records)

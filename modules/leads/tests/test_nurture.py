@@ -122,3 +122,45 @@ def test_nurture_rules_api(org, clients):
     assert clients("mgr").get(f"/api/v1/leads/nurture-rules/{rule_id}").status_code == 404
     assert clients("md_mgr").delete(f"/api/v1/leads/nurture-rules/{rule_id}").status_code == 403
     assert admin.delete(f"/api/v1/leads/nurture-rules/{rule_id}").status_code == 204
+
+
+def test_nurture_mail_carries_a_tracking_link_reported_back_publicly(org, server, clock):
+    from modules.leads.engagements import engagement_token
+    from modules.leads.models_capture import LeadForm
+    from tests.support import HttpClient
+
+    LeadForm.create(key="site", name="官网", division=org.divisions["IA"].id, source="website",
+                    allowed_origins=["https://www.example.com"], rate_per_minute=100)
+    LeadForm.create(key="expo", name="展会", division=org.divisions["IA"].id, source="expo")
+    start = clock()
+    lead = org.lead(status="contacted", owner=org.id("rep1"), email="cto@example.com",
+                    form_key="site", status_changed_at=start)
+    other = org.lead(status="contacted", owner=org.id("rep2"), form_key="expo")
+    nurture.run(org.ctx(), start + dt.timedelta(days=8))
+    [message] = emails()
+    tracking = message.payload["tracking"]
+    assert tracking == {"form_key": "site", "lead": lead.id,
+                        "token": engagement_token("site", lead.id)}
+    public = HttpClient(server.base_url)
+    url = "/api/v1/forms/site/engagements"
+    click = {"lead": lead.id, "token": tracking["token"], "kind": "email_click"}
+    answer = public.post(url, json=click, headers={"Origin": "https://www.example.com"})
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
+    stored = org.reload(lead)
+    assert stored.hot is True and "engagement" in {i["rule"] for i in stored.score_breakdown}
+    assert Notification.get(Notification.kind == "lead_hot").user_id == org.id("rep1")
+    assert LeadEngagement.get().created_by is None
+    # forged or misdirected links (another lead, another form's lead) all look alike: 404
+    for body, path in (({**click, "token": "0" * 64}, url),
+                       ({**click, "lead": other.id}, url),
+                       ({**click, "token": engagement_token("expo", other.id)}, url),
+                       ({"lead": other.id, "token": engagement_token("expo", other.id),
+                         "kind": "web_visit"}, url),
+                       (click, "/api/v1/forms/nope/engagements")):
+        assert public.post(path, json=body).status_code == 404, (body, path)
+    assert public.post(url, json=click, headers={"Origin": "https://evil.example"}
+                       ).status_code == 403
+    bad = public.post(url, json={**click, "kind": "telepathy", "x": 1})
+    assert bad.status_code == 422 and set(bad.json()["error"]["fields"]) == {"kind", "x"}
+    assert LeadEngagement.select().count() == 1

@@ -8,7 +8,7 @@ from modules.leads import assignment, pool
 from modules.leads.automation_models import Notification, PoolMove
 from modules.leads.models import Lead
 from modules.leads.tests.automation_org import (  # noqa: F401
-    _clean_env, clients, clock, database_url, install, org, rule, server)
+    _clean_env, clients, clock, database_url, install, org, server)
 from security.audit import AuditEntry
 
 
