@@ -49,3 +49,9 @@ def register_cli(group):
 def load_demo(registry):
     from modules.leads.demo import load_demo as load
     return load(registry)
+
+
+@hookimpl
+def register_handover(registry):
+    from modules.leads.handover import LeadsProvider
+    return [LeadsProvider()]
