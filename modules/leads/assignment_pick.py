@@ -127,8 +127,10 @@ def take(user_id: int, facts: Facts) -> None:
 # ------------------------------------------------------------------ loading facts
 def load_rules(division_ids) -> dict[int, list[AssignmentRule]]:
     ids = sorted({d for d in division_ids if d is not None})
-    rules = list(AssignmentRule.select().where(AssignmentRule.active == True,  # noqa: E712
-                                               AssignmentRule.division.in_(ids or [0]))
+    R = AssignmentRule
+    rules = list(R.select(R.id, R.division, R.match, R.team_users, R.team_department,
+                          R.strategy, R.named_user, R.max_open, R.working_hours)
+                 .where(R.active == True, R.division.in_(ids or [0]))  # noqa: E712
                  .order_by(AssignmentRule.division, AssignmentRule.sequence, AssignmentRule.id))
     found: dict[int, list[AssignmentRule]] = {d: [] for d in ids}
     for rule in rules:

@@ -28,11 +28,11 @@ class Pool:
 
 def _lookup(model, view, division_ids: Iterable[int]) -> dict[int, object]:
     ids = sorted({d for d in division_ids if d is not None})
-    rows = list(model.select().where(model.division.is_null()
-                                     | model.division.in_(ids or [0])))
+    names = view.__dataclass_fields__
+    rows = list(model.select(model.division, *(model._meta.fields[n] for n in names))
+                .where(model.division.is_null() | model.division.in_(ids or [0])))
     default = next((r for r in rows if r.division_id is None), None)
     by_division = {r.division_id: r for r in rows if r.division_id is not None}
-    names = view.__dataclass_fields__
     out = {}
     for division in ids:
         row = by_division.get(division) or default

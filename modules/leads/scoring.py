@@ -121,7 +121,9 @@ def evaluate(lead: Lead, rules: Iterable[ScoringRule], events, now: dt.datetime)
 def rules_by_division(division_ids: Iterable[int]) -> dict[int, list[ScoringRule]]:
     """Active rules that apply to each division (one query)."""
     ids = sorted({d for d in division_ids if d is not None})
-    rules = list(ScoringRule.select().where(
+    rules = list(ScoringRule.select(ScoringRule.id, ScoringRule.code, ScoringRule.label,
+                                    ScoringRule.kind, ScoringRule.params, ScoringRule.points,
+                                    ScoringRule.division).where(
         ScoringRule.active == True,  # noqa: E712
         ScoringRule.division.is_null() | ScoringRule.division.in_(ids or [0]))
         .order_by(ScoringRule.sequence, ScoringRule.id))
