@@ -1,7 +1,7 @@
 """API fuzzing with schemathesis against a live server on loopback.
 
     python -m bench fuzz                                    # the long run (see docs/benchmarks.md)
-    python -m bench fuzz --max-examples 5 --phases fuzzing  # about what CI runs (tests/test_fuzz.py)
+    python -m bench fuzz --max-examples 5 --phases fuzzing  # about CI's (tests/test_fuzz.py)
     python -m bench fuzz --database postgresql://postgres@127.0.0.1:5432/test
 
 The run signs in as the administrator (password + TOTP enrolment, through the API), mints an
@@ -116,14 +116,15 @@ def load_demo(inst) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from bench import session, stack
 
-    parser = argparse.ArgumentParser(prog="python -m bench fuzz", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench fuzz",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--database", default="sqlite",
                         help="sqlite (default) or a postgresql:// URL (a fresh schema is used)")
     parser.add_argument("--max-examples", type=int, default=100, help="cases per operation")
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--workers", type=int, default=1,
-                        help="schemathesis workers (more than one raised internal hypothesis errors)")
+                        help="schemathesis workers (more than one: hypothesis internal errors)")
     parser.add_argument("--max-time", type=int, default=None, help="seconds for the whole run")
     parser.add_argument("--processes", type=int, default=2, help="server processes")
     parser.add_argument("--no-demo", action="store_true",

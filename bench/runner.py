@@ -27,7 +27,7 @@ def _tables(run: Run, first: bool) -> list[str]:
 
 def grow(run: Run, size: int, first: bool) -> None:
     """Top the tables up to `size` rows and spread the measured users' rows over them."""
-    from bench import bulk, datagen
+    from bench import bulk
 
     label = size_label(size)
     for table in _tables(run, first):

@@ -1,8 +1,9 @@
 """The data layer: one peewee `DatabaseProxy` that every model binds to.
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout;
-PostgreSQL (`postgresql://user@host:port/db`) uses a connection pool. A request opens one
-connection in `prepare` and closes it in `on_finish` (see `core.web.base`).
+PostgreSQL (`postgresql://user@host:port/db`) uses a connection pool. A request takes a
+connection in `prepare` and returns it to the pool in `on_finish`; on SQLite the server thread
+keeps its one connection open between requests (see `core.web.base`).
 """
 from __future__ import annotations
 
