@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import tempfile
@@ -168,15 +169,16 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True) 
     path = data_dir / "leads.csv"
     data = generate(path, rows)
     ctx = system_context(registry, via="import")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     created, _ = service.start(ctx, path, path.name, {"policy": "skip"}, division.id)
     result = execute(ctx, created.id, batch_rows=batch)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     assigned = Lead.select().where(Lead.owner.is_null(False)).count()
     bare = bare_insert(data, batch)
     return {"backend": ("PostgreSQL" if database_url else "SQLite")
             + ("" if pipeline else " (no score/assign)"), "rows": rows,
-            "import": rows / seconds, "bare": bare, "seconds": seconds,
+            "import": rows / seconds, "bare": bare, "seconds": seconds, "cpu": cpu,
             "created": result.created, "skipped": result.skipped, "failed": result.failed,
             "assigned": assigned}
 
@@ -201,6 +203,9 @@ def main() -> None:
           f"{result['bare']:>17,.0f} {result['import'] / result['bare']:>6.2f} "
           f"{result['seconds']:>8.1f}  {result['created']:,} / {result['skipped']:,} / "
           f"{result['failed']:,} / {result['assigned']:,}")
+    print(f"  import CPU {result['cpu']:.1f} s = {result['rows'] / result['cpu']:,.0f} rows per "
+          f"CPU-second (this process; the database is in-process on SQLite — host load "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

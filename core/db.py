@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,9 @@ def make_database(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_00
             "foreign_keys": 1,
             "busy_timeout": busy_timeout_ms,
             "synchronous": "normal",
+            # 64 MiB page cache (default 2 MiB): a server thread keeps its connection between
+            # requests (core.web.base), so the indexes a scoped list seeks stay in memory
+            "cache_size": -65536,
         }, timeout=busy_timeout_ms / 1000)
     if parsed.scheme in ("postgres", "postgresql"):
         if not parsed.path.strip("/"):
@@ -110,6 +114,46 @@ def on_commit(callback) -> None:
         callback()
 
 
+_writer = threading.local()
+QUEUE_POLL = 0.0005  # seconds between tries for the writer queue
+
+
+def _writer_queue():
+    """SQLite: wait for this database's writer queue — an `flock` on `<db>-writer` (one
+    handle per thread) — before BEGIN IMMEDIATE; returns the handle to release. SQLite's own
+    busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so under concurrent web-form
+    posts a waiting writer oversleeps the holder's few milliseconds (p99 in the hundreds of
+    ms, bench/bench_leads_capture.py); here a waiter retries every 0.5 ms. After the busy
+    timeout it stops waiting and lets BEGIN IMMEDIATE report the lock as before."""
+    import fcntl
+    import time
+
+    path = getattr(database.obj, "database", ":memory:")
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    handle = getattr(_writer, "handle", None)
+    if handle is None or handle.name != f"{path}-writer" or _writer.pid != os.getpid():
+        # per thread and per process: a handle inherited over fork shares its lock
+        handle = _writer.handle = open(f"{path}-writer", "ab")  # noqa: SIM115 (kept open)
+        _writer.pid = os.getpid()
+    deadline = time.monotonic() + database.obj.timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(QUEUE_POLL)
+
+
+def _leave_queue(handle) -> None:
+    if handle is not None:
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class _Atomic:
     """peewee's `atomic()` plus after-commit callbacks for the outermost block."""
 
@@ -127,7 +171,12 @@ class _Atomic:
         # locked" under concurrent writes, found by `python -m bench loadtest`).
         immediate = self._outermost and not is_postgres()
         self._inner = database.atomic("IMMEDIATE") if immediate else database.atomic()
-        return self._inner.__enter__()
+        self._queued = _writer_queue() if immediate else None
+        try:
+            return self._inner.__enter__()
+        except BaseException:
+            _leave_queue(self._queued)
+            raise
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -136,6 +185,8 @@ class _Atomic:
             if self._outermost:
                 _after_commit.items = []
             raise
+        finally:
+            _leave_queue(self._queued)
         if self._outermost:
             pending, _after_commit.items = _callbacks(), []
             if exc_type is None:

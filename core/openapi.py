@@ -17,7 +17,8 @@ document always describes exactly what is served:
   one. Query parameters named in the method's code (`get_query_argument("x")`,
   `self.arg("x")`, `int_arg("x")`, ...) are listed as optional strings.
 
-A handler may describe itself more precisely with an optional class attribute, merged over the
+A handler class with `openapi_exclude = True` (the web UI's pages and static files) is not
+API and is left out. A handler may describe itself more precisely with an optional class attribute, merged over the
 generated operation (responses key by key, parameters by name):
 
     class AccountsHandler(BaseHandler):
@@ -269,6 +270,8 @@ def build_document(specs: Iterable[Rule], *, version: str = "0",
         handler = spec.target
         if not (isinstance(handler, type) and issubclass(handler, tornado.web.RequestHandler)):
             continue
+        if getattr(handler, "openapi_exclude", False):
+            continue  # not API: the web UI's HTML pages and static files (modules/web)
         found = path_template(spec)
         if found is None:
             unlisted.append(spec.matcher.regex.pattern)

@@ -38,6 +38,7 @@ ALLOWED_UNSCOPED: dict[str, str] = {
 # records of the caller's current division after `require(ctx, "read", model)`.
 ALLOWED_ROUTES = {
     ("/api/v1/accounts/pool", "contacts_account"), ("/api/v1/leads/pool", "leads_lead"),
+    ("/leads/pool", "leads_lead"),  # the web page over the same `pool.list_pool`
 }
 
 

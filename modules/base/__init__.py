@@ -65,3 +65,23 @@ def register_cli(group):
 def load_demo(registry):
     from modules.base.demo import load_demo as load
     return load(registry)
+
+
+@hookimpl
+def register_menus():
+    """Web UI administration entries (filtered per user by `modules.web.menu`)."""
+    return [
+        {"key": "admin_users", "label": "用户", "label_en": "Users", "url": "/admin/users",
+         "permission": ("write", "model/base_user"), "order": 90},
+        {"key": "admin_departments", "label": "组织架构", "label_en": "Departments",
+         "url": "/admin/departments", "permission": ("write", "model/base_department"),
+         "order": 91},
+        {"key": "admin_roles", "label": "角色分配", "label_en": "Roles", "url": "/admin/roles",
+         "permission": "admin", "order": 92},
+        {"key": "admin_fields", "label": "字段权限", "label_en": "Field rules",
+         "url": "/admin/fields", "permission": "admin", "order": 93},
+        {"key": "admin_scopes", "label": "数据范围", "label_en": "Row scopes",
+         "url": "/admin/scopes", "permission": "admin", "order": 94},
+        {"key": "admin_audit", "label": "审计日志", "label_en": "Audit log", "url": "/admin/audit",
+         "permission": ("read", "model/security_audit"), "order": 95},
+    ]

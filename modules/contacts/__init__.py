@@ -58,3 +58,16 @@ def register_handover(registry):
 def load_demo(registry):
     from modules.contacts.demo import load_demo as load
     return load(registry)
+
+
+@hookimpl
+def register_menus():
+    """Web UI menu entries (filtered per user by `modules.web.menu` with `security.can`)."""
+    return [
+        {"key": "accounts", "label": "客户", "label_en": "Accounts", "url": "/accounts",
+         "permission": ("read", "model/account"), "order": 20},
+        {"key": "contacts", "label": "联系人", "label_en": "Contacts", "url": "/contacts",
+         "permission": ("read", "model/contact"), "order": 21},
+        {"key": "handover", "label": "离职交接", "label_en": "Handover", "url": "/handover",
+         "permission": ("execute", "action/handover"), "order": 80},
+    ]

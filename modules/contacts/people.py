@@ -13,12 +13,15 @@ import re
 
 import peewee as pw
 
+from core.db import database
 from core.web.base import APIError
 from modules.contacts.common import (Checker, check_input, delete_in_scope, insert_in_scope,
-                                     read_level, record_id, update_in_scope, without_internal)
+                                     read_level, record_id, update_in_scope)
 from modules.contacts.models import DECISION_ROLES, Account, Contact
 from modules.contacts.paging import ListParams, Sort, bad_request
 from security.crud import get_or_404, require_model, scoped_select
+from security.fragments import rendered
+from security.pages import fetch_page
 from security.crypto import blind_index_for
 from security.masking import masker, mask_kind
 from security.scopes import scope
@@ -82,18 +85,28 @@ def get_contact(ctx, contact_id) -> dict:
 
 
 def _present(ctx, raw: list[dict]) -> list[dict]:
-    """Serialise under the field rules, add the account name (as the caller may see it)."""
-    items = without_internal(serialise(ctx, Contact, raw))
+    """Serialise under the field rules (the plan never emits blind indexes), add the account
+    name (as the caller may see it)."""
+    items = serialise(ctx, Contact, raw)
     level = read_level(ctx, Account, "name")
     if level != "hidden" and "account" in (raw[0] if raw else {}):
-        ids = sorted({row["account"] for row in raw if row.get("account")})
-        names = dict(Account.select(Account.id, Account.name)
-                     .where(Account.id.in_(ids)).tuples()) if ids else {}
+        names = account_names(sorted({row["account"] for row in raw if row.get("account")}))
         mask = masker(mask_kind(Account, "name"))
         for row, item in zip(raw, items):
             name = names.get(row.get("account"))
             item["account_name"] = mask(name) if level == "masked" and name else name
     return items
+
+
+def account_names(ids: list[int]) -> dict[int, str]:
+    """`{account id: name}` for a page's accounts; the statement's text is rendered once per
+    process and page size (`security.fragments`), only the ids change."""
+    if not ids:
+        return {}
+    sql, params = rendered(("contacts.account_names", len(ids)),
+                           lambda *slots: Account.select(Account.id, Account.name)
+                           .where(Account.id.in_(list(slots))), ids)
+    return dict(database.execute_sql(sql, params).fetchall())
 
 
 def filters(ctx, get) -> list[pw.Node]:
@@ -121,7 +134,7 @@ def list_contacts(ctx, params: ListParams, get) -> dict:
     query = scoped_select(ctx, Contact, "list")
     for term in filters(ctx, get):
         query = query.where(term)
-    rows = list(params.apply(ctx, Contact, query, SORTS).dicts())
+    rows = fetch_page(params.apply(ctx, Contact, query, SORTS))
     rows, cursor = params.page(rows, SORTS)
     if params.fields and any(name.endswith("_bidx") for name in params.fields):
         raise bad_request("fields", "内部字段 / internal fields cannot be selected")

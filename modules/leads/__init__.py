@@ -55,3 +55,16 @@ def load_demo(registry):
 def register_handover(registry):
     from modules.leads.handover import LeadsProvider
     return [LeadsProvider()]
+
+
+@hookimpl
+def register_menus():
+    """Web UI menu entries (filtered per user by `modules.web.menu` with `security.can`)."""
+    return [
+        {"key": "leads", "label": "线索", "label_en": "Leads", "url": "/leads",
+         "permission": ("read", "model/lead"), "order": 10},
+        {"key": "leads_pool", "label": "线索公海", "label_en": "Lead pool", "url": "/leads/pool",
+         "permission": ("execute", "action/lead.pool"), "order": 11},
+        {"key": "leads_import", "label": "导入线索", "label_en": "Import leads",
+         "url": "/leads/import", "permission": ("execute", "action/lead.import"), "order": 12},
+    ]

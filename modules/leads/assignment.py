@@ -5,7 +5,9 @@ leads that have no owner yet, loads rules, teams, caps and workloads once, locks
 of the rules in play, picks owners in Python (`assignment_pick`) and writes with one UPDATE
 per (owner, division) — the query count does not grow with the batch. Each assignee gets an
 in-app notification and a `notify.lead_assigned` outbox event (key
-`lead-assigned-<lead>-<owner>`) for the WeCom / DingTalk / e-mail connectors. Leads no rule
+`lead-assigned-<lead>-<owner>`) for the WeCom / DingTalk / e-mail connectors — or, when one
+call gives an owner more than `DIGEST_AFTER` leads (an import batch), one digest note and
+event listing them. Leads no rule
 can place stay ownerless and enter the pool (`pool_entered_at`).
 
 `give(ctx, leads, owners)` sets owners and clocks (also used when a lead is claimed from the
@@ -17,11 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import peewee as pw
-
+from modules.leads import rawsql
 from modules.leads.assignment_pick import (Facts, load_members, load_regions, load_rules,
                                            lock_cursors, matches, pick,
-                                           save_cursors, serialise_sqlite, take)
+                                           save_cursors, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
 from modules.leads.models import Lead
@@ -30,6 +31,8 @@ from modules.leads.policies import sla_policies
 from modules.leads.txn import transaction
 
 TOPIC = "notify.lead_assigned"
+DIGEST_AFTER = 10  # more leads than this for one owner in one call: one digest note
+DIGEST_IDS = 200  # lead ids listed in a digest's payload
 
 
 # what assignment reads of a lead (loaded when `assign` is given ids)
@@ -65,7 +68,6 @@ def assign(ctx, leads) -> dict[int, int | None]:
     facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
     chosen: dict[int, int | None] = {}
     with transaction():
-        serialise_sqlite(lead.division_id for lead in targets)
         by_division = load_rules(lead.division_id for lead in targets)
         load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
         candidates = {lead.id: [r for r in by_division.get(lead.division_id, [])
@@ -91,7 +93,8 @@ def assign(ctx, leads) -> dict[int, int | None]:
 
 def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool = False,
          notify: bool = True) -> None:
-    """Make `owners[lead.id]` the owner of each lead and restart its clocks (see module doc)."""
+    """Make `owners[lead.id]` the owner of each lead and restart its clocks (see module doc):
+    one parameterised UPDATE per (owner, division), then the notifications (`notes`)."""
     if not leads:
         return
     now = ctx.now()
@@ -102,23 +105,44 @@ def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool =
     with transaction():
         for (owner, division), members in groups.items():
             due = now + dt.timedelta(minutes=policies[division].first_response_minutes)
-            fresh = Lead.first_response_at.is_null()
-            query = Lead.update(
-                owner=owner, assigned_at=now, escalation_level=0, pool_entered_at=None,
-                protected_until=None, updated_at=now,
-                first_response_due_at=pw.Case(None, [(fresh, due)], Lead.first_response_due_at),
-                first_response_met=pw.Case(None, [(fresh, None)], Lead.first_response_met),
-            ).where(Lead.id.in_([lead.id for lead in members]))
-            if only_unowned:
-                query = query.where(Lead.owner.is_null())
-            query.execute()
+            ids = [lead.id for lead in members]
+            rawsql.run(_give_sql(len(ids), only_unowned), (owner, now, now, due, *ids))
             for lead in members:
                 lead.owner, lead.assigned_at, lead.escalation_level = owner, now, 0
                 lead.pool_entered_at = lead.protected_until = None
                 if lead.__data__.get("first_response_at") is None:
                     lead.first_response_due_at, lead.first_response_met = due, None
         if notify:
-            send(ctx, [assigned_note(lead, owners[lead.id]) for lead in leads])
+            send(ctx, notes(leads, owners))
+
+
+def _give_sql(count: int, only_unowned: bool) -> str:
+    """The owner / clocks UPDATE for `count` ids (`?` marks: owner, now, now, due, ids…)."""
+    table = Lead._meta.table_name
+    marks = ", ".join("?" for _ in range(count))
+    return (f'UPDATE "{table}" SET "owner_id" = ?, "assigned_at" = ?, "escalation_level" = 0, '
+            f'"pool_entered_at" = NULL, "protected_until" = NULL, "updated_at" = ?, '
+            f'"first_response_due_at" = CASE WHEN "first_response_at" IS NULL THEN ? '
+            f'ELSE "first_response_due_at" END, '
+            f'"first_response_met" = CASE WHEN "first_response_at" IS NULL THEN NULL '
+            f'ELSE "first_response_met" END WHERE "id" IN ({marks})'
+            + (' AND "owner_id" IS NULL' if only_unowned else ""))
+
+
+def notes(leads: list[Lead], owners: dict[int, int]) -> list[Note]:
+    """One note per lead — or, for an owner given more than `DIGEST_AFTER` leads at once
+    (an import batch), one digest note for them: a rep is not sent 400 WeCom messages for
+    one file, and the import does not write 100k inbox rows and outbox events."""
+    by_owner: dict[int, list[Lead]] = {}
+    for lead in leads:
+        by_owner.setdefault(owners[lead.id], []).append(lead)
+    out = []
+    for owner, mine in by_owner.items():
+        if len(mine) > DIGEST_AFTER:
+            out.append(digest_note(mine, owner))
+        else:
+            out += [assigned_note(lead, owner) for lead in mine]
+    return out
 
 
 def assigned_note(lead: Lead, owner: int) -> Note:
@@ -134,6 +158,21 @@ def assigned_note(lead: Lead, owner: int) -> Note:
         res_id=lead.id, topic=TOPIC, key=f"lead-assigned-{lead.id}-{owner}",
         extra={"lead_id": lead.id, "division_id": lead.division_id,
                "source": data.get("source"), "score": data.get("score"),
+               "first_response_due_at": due.isoformat() if due else None})
+
+
+def digest_note(leads: list[Lead], owner: int) -> Note:
+    ids = sorted(lead.id for lead in leads)
+    hot = sum(1 for lead in leads if lead.__data__.get("hot"))
+    due = min((d for d in (lead.__data__.get("first_response_due_at") for lead in leads) if d),
+              default=None)
+    return Note(
+        user_id=owner, kind="lead_assigned", priority="high" if hot else "normal",
+        title=f"{len(ids)} 条新线索分配给你 / {len(ids)} new leads assigned to you",
+        body="请在首次响应时限内联系 / please respond within the first-response target",
+        res_id=None, topic=TOPIC, key=f"lead-assigned-{ids[0]}-{ids[-1]}-{owner}-{len(ids)}",
+        extra={"lead_ids": ids[:DIGEST_IDS], "count": len(ids), "hot": hot,
+               "division_id": leads[0].division_id,
                "first_response_due_at": due.isoformat() if due else None})
 
 

@@ -19,8 +19,9 @@ whatever the batch size); matching and picking are plain Python.
   `least_open` (the eligible user with the fewest open leads; ties go round the rotation
   from the cursor) and `named_user` (that user, if eligible).
 - Cursors are locked before any counting: `SELECT … FOR UPDATE` in rule-id order on
-  PostgreSQL (concurrent web-form posts queue on the row, in a deadlock-free order), a write
-  on SQLite (which takes the database write lock). So concurrent assignments stay fair.
+  PostgreSQL (concurrent web-form posts queue on the row, in a deadlock-free order); on
+  SQLite the transaction holds the database write lock from BEGIN IMMEDIATE. So concurrent
+  assignments stay fair.
 """
 from __future__ import annotations
 
@@ -28,10 +29,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-import peewee as pw
-
 from core.db import is_postgres
 from modules.base.models import Region, User
+from modules.leads import rawsql
 from modules.leads.automation_models import (OPEN_STATUSES, AssignmentCursor, AssignmentRule,
                                              UserLeadCap)
 from modules.leads.hours import within
@@ -125,13 +125,16 @@ def take(user_id: int, facts: Facts) -> None:
 
 
 # ------------------------------------------------------------------ loading facts
+RULE_FIELDS = ("id", "division", "match", "team_users", "team_department", "strategy",
+               "named_user", "max_open", "working_hours")
+
+
 def load_rules(division_ids) -> dict[int, list[AssignmentRule]]:
+    """The active rules of each division in order (one query, `rawsql.load`)."""
     ids = sorted({d for d in division_ids if d is not None})
-    R = AssignmentRule
-    rules = list(R.select(R.id, R.division, R.match, R.team_users, R.team_department,
-                          R.strategy, R.named_user, R.max_open, R.working_hours)
-                 .where(R.active == True, R.division.in_(ids or [0]))  # noqa: E712
-                 .order_by(AssignmentRule.division, AssignmentRule.sequence, AssignmentRule.id))
+    rules = rawsql.load(AssignmentRule, RULE_FIELDS,
+                        f'"active" = ? AND "division_id" IN ({rawsql.marks(ids)})',
+                        (True, *ids), order='"division_id", "sequence", "id"')
     found: dict[int, list[AssignmentRule]] = {d: [] for d in ids}
     for rule in rules:
         found[rule.division_id].append(rule)
@@ -148,32 +151,30 @@ def load_regions(facts: Facts, rules, leads) -> None:
 
 
 def load_members(facts: Facts, rules) -> None:
-    """Active team members of each rule in rotation order, with their caps, working hours
-    and open-lead counts — one query (users LEFT JOIN caps LEFT JOIN their open leads)."""
+    """Active team members of each rule in rotation order with their caps and working hours
+    (one query: users LEFT JOIN caps), and — only when a cap or `least_open` needs them —
+    their open-lead counts (one grouped query on the owner index)."""
     listed = {u for r in rules for u in (r.team_users or [])}
     listed |= {r.named_user_id for r in rules if r.named_user_id}
-    departments = {r.team_department_id for r in rules if r.team_department_id}
+    departments = sorted({r.team_department_id for r in rules if r.team_department_id})
     if not listed and not departments:
         return
-    where = User.id.in_(sorted(listed)) if listed else None
+    terms = [f'u."id" IN ({rawsql.marks(listed)})'] if listed else []
     if departments:
-        by_dept = User.department.in_(sorted(departments))
-        where = by_dept if where is None else (where | by_dept)
-    owned = Lead.alias("open_lead")
-    rows = list(User.select(User.id, User.department, UserLeadCap.max_open,
-                            UserLeadCap.working_hours, pw.fn.COUNT(owned.id))
-                .join(UserLeadCap, pw.JOIN.LEFT_OUTER, on=(UserLeadCap.user == User.id))
-                .join_from(User, owned, pw.JOIN.LEFT_OUTER,
-                           on=((owned.owner == User.id) & owned.status.in_(OPEN_STATUSES)))
-                .where(where & (User.active == True))  # noqa: E712
-                .group_by(User.id, User.department, UserLeadCap.max_open,
-                          UserLeadCap.working_hours)
-                .order_by(User.id).tuples())
+        terms.append(f'u."department_id" IN ({rawsql.marks(departments)})')
+    rows = rawsql.run(
+        f'SELECT u."id", u."department_id", c."max_open", c."working_hours" '
+        f'FROM "{User._meta.table_name}" AS u LEFT OUTER JOIN "{UserLeadCap._meta.table_name}"'
+        f' AS c ON c."user_id" = u."id" WHERE ({" OR ".join(terms)}) AND u."active" = ? '
+        f'ORDER BY u."id"', (*sorted(listed), *departments, True)).fetchall()
+    hours_value = UserLeadCap.working_hours.python_value
     users = [(u, d) for u, d, *_ in rows]
     active = {u for u, _ in users}
-    facts.caps = {u: Cap(cap, hours) for u, _, cap, hours, _n in rows
-                  if cap is not None or hours is not None}
-    facts.open_counts = {u: n for u, _, _c, _h, n in rows}
+    facts.caps = {u: Cap(cap, hours_value(hours) if hours is not None else None)
+                  for u, _, cap, hours in rows if cap is not None or hours is not None}
+    if any(r.max_open is not None or r.strategy == "least_open" for r in rules) or any(
+            cap.max_open is not None for cap in facts.caps.values()):
+        facts.open_counts = open_counts(sorted(active))
     for rule in rules:
         members = [u for u in (rule.team_users or []) if u in active]
         if rule.team_department_id:
@@ -183,21 +184,20 @@ def load_members(facts: Facts, rules) -> None:
         facts.members[rule.id] = members
 
 
-def serialise_sqlite(division_ids) -> None:
-    """On SQLite, make a write the transaction's first statement: it takes the database write
-    lock (waiting its turn), so the reads that follow see every committed assignment and the
-    transaction never has to upgrade a stale read snapshot (which SQLite refuses at once)."""
-    if is_postgres():
-        return
-    rules = AssignmentRule.select(AssignmentRule.id).where(
-        AssignmentRule.division.in_(sorted(set(division_ids)) or [0]))
-    AssignmentCursor.update(version=AssignmentCursor.version + 1).where(
-        AssignmentCursor.rule.in_(rules)).execute()
+def open_counts(user_ids: list[int]) -> dict[int, int]:
+    """Open leads owned by each of `user_ids` (one grouped query)."""
+    if not user_ids:
+        return {}
+    return dict(rawsql.run(
+        f'SELECT "owner_id", COUNT(*) FROM "{Lead._meta.table_name}" WHERE "owner_id" IN '
+        f'({rawsql.marks(user_ids)}) AND "status" IN ({rawsql.marks(OPEN_STATUSES)}) '
+        f'GROUP BY "owner_id"', (*user_ids, *OPEN_STATUSES)).fetchall())
 
 
 def lock_cursors(facts: Facts, rule_ids) -> None:
     """Lock (creating if needed) the cursors of `rule_ids`, in id order (PostgreSQL: row
-    locks; SQLite holds the database write lock since `serialise_sqlite`)."""
+    locks; on SQLite every transaction begins IMMEDIATE — `core.db.atomic` — so it holds
+    the database write lock from its first statement and reads what was committed)."""
     ids = sorted(set(rule_ids))
     if not ids:
         return
@@ -210,17 +210,17 @@ def lock_cursors(facts: Facts, rule_ids) -> None:
 
 
 def _select_locked(ids) -> dict[int, AssignmentCursor]:
-    query = AssignmentCursor.select().where(AssignmentCursor.rule.in_(ids)).order_by(
-        AssignmentCursor.rule)
-    if is_postgres():
-        query = query.for_update()
-    return {c.rule_id: c for c in query}
+    found = rawsql.load(AssignmentCursor, ("id", "rule", "last_user", "assigned", "version"),
+                        f'"rule_id" IN ({rawsql.marks(ids)})', tuple(ids), order='"rule_id"',
+                        for_update=True)
+    return {c.rule_id: c for c in found}
 
 
 def save_cursors(facts: Facts) -> None:
+    """Write the moved cursors back (one parameterised UPDATE each)."""
     for rule_id in sorted(facts.moved):
         cursor = facts.cursors[rule_id]
-        (AssignmentCursor.update(last_user=cursor.last_user, assigned=cursor.assigned,
-                                 version=AssignmentCursor.version + 1)
-         .where(AssignmentCursor.id == cursor.id).execute())
+        rawsql.run(f'UPDATE "{AssignmentCursor._meta.table_name}" SET "last_user" = ?, '
+                   f'"assigned" = ?, "version" = "version" + 1 WHERE "id" = ?',
+                   (cursor.last_user, cursor.assigned, cursor.id))
     facts.moved.clear()

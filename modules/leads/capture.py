@@ -77,8 +77,15 @@ LIMITER = RateLimiter()
 
 
 # ------------------------------------------------------------------ public submission
+FORM_FIELDS_READ = ("id", "key", "name", "division", "source", "campaign", "allowed_origins",
+                    "owner", "rate_per_minute", "active")
+
+
 def active_form(key: str) -> LeadForm:
-    form = LeadForm.get_or_none((LeadForm.key == key) & (LeadForm.active == True))  # noqa: E712
+    from modules.leads import rawsql
+
+    found = rawsql.load(LeadForm, FORM_FIELDS_READ, '"key" = ? AND "active" = ?', (key, True))
+    form = found[0] if found else None
     if form is None:
         raise APIError(404, "表单不存在 / no such form", code="not_found")
     return form
@@ -122,10 +129,23 @@ def _insert(ctx, form: LeadForm, values: dict, utm: dict) -> int:
            "custom": {"utm": utm} if utm else {}}
     with atomic():
         pk = Lead.insert(row).execute()
-        pipeline.after_create(ctx, [pk])
+        pipeline.after_create(ctx, [_as_inserted(pk, row)])
         audit.record(ctx, "create", model=Lead._meta.table_name, res_id=pk,
                      details={"form": form.key}, division_id=form.division_id)
     return pk
+
+
+def _as_inserted(pk: int, row: dict) -> Lead:
+    """The new lead as inserted, with every column scoring and assignment read (their
+    `COLUMNS`) — so the post-create steps need not read it back. Channels are present as
+    given (in memory only: scoring asks whether they are filled)."""
+    lead = Lead.__new__(Lead)
+    lead.__data__ = {"score": 0, "score_breakdown": [], "hot": False, "last_activity_at": None,
+                     "first_response_at": None, "first_response_due_at": None,
+                     "pool_entered_at": None, "merged_into": None, **row, "id": pk}
+    lead._dirty = set()
+    lead.__rel__ = {}
+    return lead
 
 
 # ------------------------------------------------------------------ administration

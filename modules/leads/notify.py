@@ -1,7 +1,6 @@
 """Notifications: an in-app inbox row per recipient plus an outbox event for the connectors.
 
-`send(notes)` writes, in the caller's transaction, one `Notification` per note (one INSERT per
-500) and — for notes with a `topic` — one outbox message (`core.outbox.enqueue_many`, keyed
+`send(notes)` writes, in the caller's transaction, one `Notification` per note and — for notes with a `topic` — one outbox message (`core.outbox.enqueue_many`, keyed
 by the note's idempotency key) that the WeCom / DingTalk / e-mail connectors consume. The
 payload names the recipient by user id (the connector looks up the user's WeCom / DingTalk
 account or address) and carries the title, body, priority and the record it is about.
@@ -18,8 +17,10 @@ from typing import Any
 import peewee as pw
 
 from core import outbox
-from core.db import atomic
+from core.db import atomic, on_commit
+from core.models import OutboxMessage
 from modules.contacts.paging import ListParams, Sort, bad_request
+from modules.leads import rawsql
 from modules.leads.automation_models import Notification
 from modules.leads.txn import transaction
 from security.crud import not_found, require_model
@@ -29,7 +30,10 @@ from security.serialisation import serialise
 
 PRIORITIES = ("low", "normal", "high")
 SORTS = {"id": Sort(Notification.id), "created_at": Sort(Notification.created_at)}
-CHUNK = 500
+INBOX_COLUMNS = ("user_id", "kind", "title", "body", "res_model", "res_id", "priority",
+                 "created_at")
+OUTBOX_COLUMNS = ("topic", "payload", "idempotency_key", "status", "attempts",
+                  "next_attempt_at", "created_at")
 
 
 @dataclass
@@ -55,18 +59,22 @@ class Note:
 
 
 def send(ctx, notes: list[Note]) -> int:
-    """Write the notes' inbox rows and outbox messages (in the current transaction)."""
+    """Write the notes' inbox rows and outbox messages (in the current transaction): two
+    parameterised INSERTs (`rawsql.insert_rows`), outbox keys already queued skipped."""
     if not notes:
         return 0
     now = ctx.now()
-    rows = [{"user": n.user_id, "kind": n.kind, "title": n.title[:200], "body": n.body,
-             "res_model": n.res_model, "res_id": n.res_id, "priority": n.priority,
-             "created_at": now} for n in notes]
     with transaction():
-        for start in range(0, len(rows), CHUNK):
-            Notification.insert_many(rows[start:start + CHUNK]).execute()
-        outbox.enqueue_many([(n.topic, n.payload(), n.key or f"{n.topic}:{n.kind}:{n.user_id}:"
-                              f"{n.res_id}:{now.isoformat()}") for n in notes if n.topic])
+        rawsql.insert_rows(Notification._meta.table_name, INBOX_COLUMNS, [
+            (n.user_id, n.kind, n.title[:200], n.body, n.res_model, n.res_id, n.priority, now)
+            for n in notes])
+        queued = [(n.topic, rawsql.json_text(n.payload()),
+                   n.key or f"{n.topic}:{n.kind}:{n.user_id}:{n.res_id}:{now.isoformat()}",
+                   "pending", 0, now, now) for n in notes if n.topic]
+        if queued:
+            rawsql.insert_rows(OutboxMessage._meta.table_name, OUTBOX_COLUMNS, queued,
+                               conflict="idempotency_key")
+            on_commit(outbox._kick)  # ask the worker to drain soon, once committed
     return len(notes)
 
 

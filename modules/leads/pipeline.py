@@ -37,10 +37,17 @@ def steps() -> list[Callable]:
     return [func for func in (_step(m, n) for m, n in STEPS) if func is not None]
 
 
-def after_create(ctx, leads: Iterable[int]) -> None:
-    """Run scoring then assignment on newly created leads (ids), in the caller's transaction."""
-    ids = [int(pk) for pk in leads]
-    if not ids:
+def after_create(ctx, leads: Iterable) -> None:
+    """Run scoring then assignment on newly created leads, in the caller's transaction.
+
+    `leads` are ids, or `Lead` instances holding every column the steps read (scoring's and
+    assignment's `COLUMNS`) as just inserted — an import batch builds them from the rows it
+    wrote, so neither step has to read the batch back; the steps update them in place."""
+    from modules.leads.models import Lead
+
+    leads = list(leads)
+    if not leads:
         return
+    batch = leads if isinstance(leads[0], Lead) else [int(pk) for pk in leads]
     for step in steps():
-        step(ctx, ids)
+        step(ctx, batch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from modules.leads import rawsql
 from modules.leads.automation_models import PoolSettings, SlaPolicy
 
 
@@ -29,8 +30,9 @@ class Pool:
 def _lookup(model, view, division_ids: Iterable[int]) -> dict[int, object]:
     ids = sorted({d for d in division_ids if d is not None})
     names = view.__dataclass_fields__
-    rows = list(model.select(model.division, *(model._meta.fields[n] for n in names))
-                .where(model.division.is_null() | model.division.in_(ids or [0])))
+    rows = rawsql.load(model, ("division", *names),
+                       f'"division_id" IS NULL OR "division_id" IN ({rawsql.marks(ids)})',
+                       tuple(ids))
     default = next((r for r in rows if r.division_id is None), None)
     by_division = {r.division_id: r for r in rows if r.division_id is not None}
     out = {}

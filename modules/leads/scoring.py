@@ -17,7 +17,7 @@ why — the per-lead explanation shown to reps and managers. Rule kinds and thei
 
 Rules with a NULL division apply everywhere, others to their division only. Scores are
 recomputed on every change that feeds them: creation and import (`rescore` on the batch — one
-query for the rules, one for engagements, CASE-batched UPDATEs), status / field changes,
+query for the rules, one for engagements, one parameterised UPDATE for the changed leads), status / field changes,
 activities, engagements, and after a rule edit (every open lead, in batches, as a job).
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
 from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
+from modules.leads import rawsql
 from modules.leads.models import Lead
 from modules.leads.txn import transaction
 
@@ -118,15 +119,15 @@ def evaluate(lead: Lead, rules: Iterable[ScoringRule], events, now: dt.datetime)
 
 
 # ------------------------------------------------------------------ batches
+RULE_FIELDS = ("id", "code", "label", "kind", "params", "points", "division")
+
+
 def rules_by_division(division_ids: Iterable[int]) -> dict[int, list[ScoringRule]]:
-    """Active rules that apply to each division (one query)."""
+    """Active rules that apply to each division (one query, `rawsql.load`)."""
     ids = sorted({d for d in division_ids if d is not None})
-    rules = list(ScoringRule.select(ScoringRule.id, ScoringRule.code, ScoringRule.label,
-                                    ScoringRule.kind, ScoringRule.params, ScoringRule.points,
-                                    ScoringRule.division).where(
-        ScoringRule.active == True,  # noqa: E712
-        ScoringRule.division.is_null() | ScoringRule.division.in_(ids or [0]))
-        .order_by(ScoringRule.sequence, ScoringRule.id))
+    rules = rawsql.load(ScoringRule, RULE_FIELDS,
+                        f'"active" = ? AND ("division_id" IS NULL OR "division_id" IN '
+                        f'({rawsql.marks(ids)}))', (True, *ids), order='"sequence", "id"')
     return {d: [r for r in rules if r.division_id in (None, d)] for d in ids}
 
 
@@ -149,7 +150,8 @@ def _engagements(lead_ids: list[int], rules: list[ScoringRule], now) -> dict[int
 def rescore(ctx, leads) -> dict[int, int]:
     """Recompute the score of a batch of leads — ids, or instances (updated in place);
     returns `{lead id: score}`. Queries: the leads (when given ids), rules, engagements, then
-    one CASE UPDATE per 200 changed."""
+    one UPDATE statement executed for every changed lead (`rawsql.update_by_id`: no peewee
+    node per value; PostgreSQL: one `UPDATE … FROM (VALUES …)` per 500)."""
     leads = list(leads)
     if leads and not isinstance(leads[0], Lead):
         return rescore_ids(ctx, leads)
@@ -162,22 +164,63 @@ def rescore(ctx, leads) -> dict[int, int]:
     # engagements always make a lead hot (`engagements.record`): only hot leads have any
     events = _engagements([lead.id for lead in leads if lead.__data__.get("hot")], every_rule,
                           now)
-    changed = []
+    changed, memo = [], Memo(rules)
     for lead in leads:
-        score, breakdown = evaluate(lead, rules.get(lead.division_id, []),
-                                    events.get(lead.id, []), now)
         data = lead.__data__
+        lead_events = events.get(lead.id)
+        if lead_events:
+            score, breakdown = evaluate(lead, rules.get(lead.division_id, []), lead_events, now)
+            text = None
+        else:
+            score, breakdown, text = memo.evaluate(lead, now)
         if score != data.get("score") or breakdown != data.get("score_breakdown"):
             lead.score, lead.score_breakdown = score, breakdown
-            changed.append(lead)
-    if len(changed) == 1:  # the web-form case: a plain UPDATE is cheaper than CASE
-        lead = changed[0]
-        Lead.update(score=lead.score, score_breakdown=lead.score_breakdown).where(
-            Lead.id == lead.id).execute()
-    elif changed:
+            changed.append((lead.id, score, text or rawsql.json_text(breakdown)))
+    if changed:
         with transaction():
-            Lead.bulk_update(changed, fields=[Lead.score, Lead.score_breakdown], batch_size=200)
-    return {lead.id: lead.score for lead in leads}
+            rawsql.update_by_id(Lead._meta.table_name, ("score", "score_breakdown"), changed)
+    return {lead.id: lead.__data__.get("score") for lead in leads}
+
+
+class Memo:
+    """`evaluate` for leads without engagement events, memoised on what the rules look at:
+    division, source, hot, latest touch, the filled fields and which budget bands the budget
+    falls in. In an import batch most leads share these, so most are scored by one dict
+    lookup and their breakdown's JSON is encoded once; only a fired budget rule's detail (it
+    names the amount) is filled in per lead. The result is exactly `evaluate`'s."""
+
+    def __init__(self, rules: dict[int, list[ScoringRule]]):
+        self.rules = rules
+        every = [r for group in rules.values() for r in group]
+        self.fields = tuple(sorted({(r.params or {}).get("field", "") for r in every
+                                    if r.kind == "field"}))
+        self.bands = {d: [(r.code, _decimal((r.params or {}).get("min")),
+                           _decimal((r.params or {}).get("max")))
+                          for r in group if r.kind == "budget"] for d, group in rules.items()}
+        self.found: dict[tuple, tuple[int, list, str | None]] = {}
+
+    def evaluate(self, lead: Lead, now: dt.datetime) -> tuple[int, list, str]:
+        data = lead.__data__
+        division = data.get("division")
+        budget = _decimal(data.get("budget"))
+        bands = () if budget is None else tuple(
+            (low is None or budget >= low) and (high is None or budget < high)
+            for _code, low, high in self.bands.get(division, ()))
+        key = (division, data.get("source"), bool(data.get("hot")),
+               data.get("last_activity_at"), data.get("created_at"),
+               tuple(_filled(lead, name) for name in self.fields), bands)
+        found = self.found.get(key)
+        if found is None:
+            score, breakdown = evaluate(lead, self.rules.get(division, []), [], now)
+            text = None if any(bands) else rawsql.json_text(breakdown)
+            found = self.found[key] = (score, breakdown, text)
+        score, breakdown, text = found
+        if text is not None:
+            return score, [dict(item) for item in breakdown], text
+        detail = f"预算 / budget {budget}"
+        breakdown = [dict(item, detail=detail) if item["kind"] == "budget" else dict(item)
+                     for item in breakdown]
+        return score, breakdown, rawsql.json_text(breakdown)
 
 
 BATCH_MEMO = "leads.after_create.batch"

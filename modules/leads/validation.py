@@ -10,6 +10,7 @@ rows in a tight loop.
 from __future__ import annotations
 
 import decimal
+import functools
 from dataclasses import dataclass, field
 
 from modules.leads.models import SOURCES, STATUSES
@@ -33,11 +34,24 @@ class Refs:
 
     @classmethod
     def load(cls) -> "Refs":
+        """The regions as they are now (one query; the label index is rebuilt only when
+        they changed)."""
         from modules.base.models import Region
-        from modules.leads.normalise import region_index
+        from modules.leads import rawsql
 
-        rows = list(Region.select(Region.id, Region.code, Region.name, Region.name_en))
-        return cls(region_index(rows), frozenset(r.id for r in rows))
+        rows = tuple(rawsql.run(f'SELECT "id", "code", "name", "name_en" FROM '
+                                f'"{Region._meta.table_name}"').fetchall())
+        return _refs(rows)
+
+
+@functools.lru_cache(maxsize=8)
+def _refs(rows: tuple) -> Refs:
+    from types import SimpleNamespace
+
+    from modules.leads.normalise import region_index
+
+    regions = [SimpleNamespace(id=i, code=c, name=n, name_en=e) for i, c, n, e in rows]
+    return Refs(region_index(regions), frozenset(r.id for r in regions))
 
 
 def _text(name: str, value, values: dict, errors: dict) -> None:

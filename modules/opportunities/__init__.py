@@ -52,3 +52,14 @@ def register_handover(registry):
 def load_demo(registry):
     from modules.opportunities.demo import load_demo as load
     return load(registry)
+
+
+@hookimpl
+def register_menus():
+    """Web UI menu entries (filtered per user by `modules.web.menu` with `security.can`)."""
+    return [
+        {"key": "deals", "label": "商机", "label_en": "Deals", "url": "/deals",
+         "permission": ("read", "model/opportunity"), "order": 30},
+        {"key": "forecast", "label": "销售预测", "label_en": "Forecast", "url": "/deals/forecast",
+         "permission": ("read", "model/opportunity"), "order": 31},
+    ]
