@@ -203,9 +203,11 @@ def main() -> None:
           f"{result['bare']:>17,.0f} {result['import'] / result['bare']:>6.2f} "
           f"{result['seconds']:>8.1f}  {result['created']:,} / {result['skipped']:,} / "
           f"{result['failed']:,} / {result['assigned']:,}")
+    where = ("the database runs in this process on SQLite" if not args.database_url else
+             "the PostgreSQL server's own CPU is not counted")
     print(f"  import CPU {result['cpu']:.1f} s = {result['rows'] / result['cpu']:,.0f} rows per "
-          f"CPU-second (this process; the database is in-process on SQLite — host load "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+          f"CPU-second of this process ({where}; host load {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

@@ -87,10 +87,13 @@ def count(ctx, model, where=None) -> int:
 
 def list_rows(ctx, model, where=None, order_by=None, limit: int = 50,
               offset: int = 0) -> list[dict]:
-    """A page of records in the caller's read scope, serialised (list and search)."""
+    """A page of records in the caller's read scope, serialised (list and search); fetched
+    ids-first when the scope is restricted (`security.pages.fetch_page`)."""
+    from security.pages import fetch_page
+
     query = scoped_select(ctx, model, "list", where)
     query = query.order_by(*(order_by or (model._meta.primary_key,)))
-    return apply_plan(field_plan(ctx, model), query.limit(limit).offset(offset).dicts())
+    return apply_plan(field_plan(ctx, model), fetch_page(query.limit(limit).offset(offset)))
 
 
 def export_rows(ctx, model, where=None, order_by=None, batch: int = 1000) -> Iterator[dict]:

@@ -14,7 +14,7 @@ from typing import Any
 import peewee as pw
 import tornado.web
 
-from core.db import is_postgres, database
+from core.db import database, is_postgres, tune_kept_connection
 
 log = logging.getLogger("huike.web")
 MAX_ID = 2**63 - 1  # the largest id either database can hold
@@ -61,6 +61,8 @@ class BaseHandler(tornado.web.RequestHandler):
             # a numeric path id beyond 64 bits names no record (and would overflow the driver)
             raise APIError(404, "记录不存在 / no such record (id out of range)")
         self._db_opened = database.connect(reuse_if_open=True)
+        if self._db_opened:
+            tune_kept_connection()
 
     def finish(self, chunk=None):
         """Audit reads of sensitive fields in clear before the answer leaves (once per

@@ -29,7 +29,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from core.db import is_postgres
 from modules.base.models import Region, User
 from modules.leads import rawsql
 from modules.leads.automation_models import (OPEN_STATUSES, AssignmentCursor, AssignmentRule,

@@ -1,9 +1,11 @@
 """What happens to leads right after they are created: the extension point between capture
 (part 1: API, web forms, imports) and automation (part 2: scoring, assignment).
 
-Every path that creates leads — `services.create_lead`, the web form, each import batch —
-calls `after_create(ctx, lead_ids)` inside the transaction that inserted them, with the ids
-of the new leads (one call per batch: an import of 100k rows makes ~50 calls, not 100k).
+Every path that creates leads — `services.create_lead`, the web form — calls
+`after_create(ctx, lead_ids)` inside the transaction that inserted them, with the ids of the
+new leads. Import batches run the same steps around their INSERT instead
+(`before_insert` / `after_insert`, one call per batch: an import of 100k rows makes ~50
+calls, not 100k), so scores and owners are written by the INSERT itself.
 It runs, when present:
 
 1. `modules.leads.scoring.rescore(ctx, lead_ids)` — compute `score`, `score_breakdown`, `hot`;
@@ -35,6 +37,25 @@ def _step(module: str, name: str) -> Callable | None:
 def steps() -> list[Callable]:
     """The post-create steps available in this installation, in order."""
     return [func for func in (_step(m, n) for m, n in STEPS) if func is not None]
+
+
+BEFORE_INSERT = (("modules.leads.scoring", "score_new"), ("modules.leads.assignment", "place_new"))
+AFTER_INSERT = (("modules.leads.assignment", "announce"),)
+
+
+def before_insert(ctx, leads: list) -> None:
+    """The bulk path (import batches): the same steps on new leads *before* they are
+    inserted — in-memory `Lead` instances without ids get `score`, `score_breakdown`, owner
+    and clocks (or pool entry) set, and the batch's INSERT writes them at once. Call
+    `after_insert` with the same instances, ids set, once inserted (notifications)."""
+    if leads:
+        for func in [f for f in (_step(m, n) for m, n in BEFORE_INSERT) if f is not None]:
+            func(ctx, leads)
+
+
+def after_insert(ctx, leads: list) -> None:
+    for func in [f for f in (_step(m, n) for m, n in AFTER_INSERT) if f is not None]:
+        func(ctx, leads)
 
 
 def after_create(ctx, leads: Iterable) -> None:

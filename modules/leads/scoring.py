@@ -26,8 +26,8 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
-from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
 from modules.leads import rawsql
+from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
 from modules.leads.models import Lead
 from modules.leads.txn import transaction
 
@@ -42,6 +42,7 @@ COLUMNS = (Lead.id, Lead.division, Lead.source, Lead.budget, Lead.hot, Lead.crea
            Lead.industry, Lead.need, Lead.campaign, Lead.mobile_bidx, Lead.email_bidx,
            Lead.wechat_bidx, Lead.score, Lead.score_breakdown)
 BATCH = 500
+CENTS = Decimal("0.01")
 
 
 # ------------------------------------------------------------------ evaluation (pure)
@@ -52,6 +53,13 @@ def _decimal(value) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def budget_detail(budget: Decimal) -> str:
+    """A fired budget rule's explanation, the amount in the column's form (two decimals),
+    whether the value came from the database (SQLite gives `300000`, PostgreSQL
+    `300000.00`) or from the input about to be inserted."""
+    return f"预算 / budget {budget.quantize(CENTS)}"
 
 
 def _filled(lead: Lead, name: str) -> bool:
@@ -78,7 +86,7 @@ def _fires(rule: ScoringRule, lead: Lead, events: list[tuple[str, dt.datetime]],
         low, high = _decimal(params.get("min")), _decimal(params.get("max"))
         if budget is not None and (low is None or budget >= low) \
                 and (high is None or budget < high):
-            return rule.points, f"预算 / budget {budget}"
+            return rule.points, budget_detail(budget)
     elif rule.kind == "recency":
         stamps = [t for t in (data.get("last_activity_at"), data.get("created_at")) if t]
         days = params.get("within_days", 0)
@@ -182,6 +190,21 @@ def rescore(ctx, leads) -> dict[int, int]:
     return {lead.id: lead.__data__.get("score") for lead in leads}
 
 
+def score_new(ctx, leads: list[Lead]) -> None:
+    """Score new leads in memory, before they are inserted (`pipeline.before_insert`): sets
+    `score` and `score_breakdown`, and `breakdown_json` — the breakdown as stored — on each
+    instance for the INSERT. New leads have no engagements yet."""
+    now = ctx.now()
+    memo = Memo(rules_by_division(lead.division_id for lead in leads))
+    for lead in leads:
+        score, breakdown, text = memo.evaluate(lead, now)
+        lead.__data__["score"], lead.__data__["score_breakdown"] = score, breakdown
+        lead.breakdown_json = text
+
+
+AMOUNT = "\u2063budget\u2063"  # placeholder of a fired budget rule's detail in cached JSON
+
+
 class Memo:
     """`evaluate` for leads without engagement events, memoised on what the rules look at:
     division, source, hot, latest touch, the filled fields and which budget bands the budget
@@ -212,15 +235,16 @@ class Memo:
         found = self.found.get(key)
         if found is None:
             score, breakdown = evaluate(lead, self.rules.get(division, []), [], now)
-            text = None if any(bands) else rawsql.json_text(breakdown)
-            found = self.found[key] = (score, breakdown, text)
+            template = [dict(item, detail=AMOUNT) if item["kind"] == "budget" else item
+                        for item in breakdown]
+            found = self.found[key] = (score, breakdown, rawsql.json_text(template))
         score, breakdown, text = found
-        if text is not None:
+        if not any(bands):
             return score, [dict(item) for item in breakdown], text
-        detail = f"预算 / budget {budget}"
+        detail = budget_detail(budget)  # digits and a point: nothing to escape in JSON
         breakdown = [dict(item, detail=detail) if item["kind"] == "budget" else dict(item)
                      for item in breakdown]
-        return score, breakdown, rawsql.json_text(breakdown)
+        return score, breakdown, text.replace(AMOUNT, detail)
 
 
 BATCH_MEMO = "leads.after_create.batch"

@@ -126,17 +126,36 @@ def create_lead(ctx, data: dict, division: int | None = None) -> dict:
     return {"lead": get_lead(ctx, pk), "duplicates": summary(ctx, pk)}
 
 
+SCORE_INPUTS = frozenset({"source", "name", "company", "title", "mobile", "email", "wechat",
+                          "region", "industry", "budget", "need", "campaign"})
+
+
 def update_lead(ctx, lead_id, data: dict) -> dict:
-    """Change the editable fields of a lead in the caller's write scope."""
+    """Change the editable fields of a lead in the caller's write scope. In the same
+    transaction, a change of a field the score reads rescores the lead, and a new owner
+    gets it as an assignment does (`assignment.owner_changed`: clocks restarted, notified;
+    no owner sends it to the pool)."""
     require_model(ctx, Lead, "update")
     values = _input(ctx, data, creating=False)
     lead = get_or_404(ctx, Lead, lead_id, "read")
-    state = Lead.select(Lead.status, Lead.merged_into).where(Lead.id == lead.id).get()
+    state = Lead.select(Lead.status, Lead.merged_into, Lead.owner).where(
+        Lead.id == lead.id).get()
     refusal = frozen(state)  # read apart: the caller's columns may leave these out
     if refusal is not None:
         raise refusal
-    update_in_scope(ctx, Lead, lead.id, values)
+    with atomic():
+        update_in_scope(ctx, Lead, lead.id, values)
+        _after_update(ctx, lead.id, values, state.owner_id)
     return get_lead(ctx, lead.id)
+
+
+def _after_update(ctx, lead_id: int, values: dict, old_owner: int | None) -> None:
+    from modules.leads import assignment, scoring
+
+    if SCORE_INPUTS & set(values):
+        scoring.rescore_ids(ctx, [lead_id])
+    if "owner" in values and values["owner"] != old_owner:
+        assignment.owner_changed(ctx, [lead_id], values["owner"])
 
 
 def delete_lead(ctx, lead_id) -> None:

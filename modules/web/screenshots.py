@@ -183,6 +183,9 @@ def write_index(out: Path, done: list[tuple]) -> None:
         path, title, _file = next(iter(shots.values()))
         cells = [f"[{size}]({shots[size][2]})" if size in shots else "—" for size in SIZES]
         lines.append(f"| {title} | `{path}` | {' | '.join(cells)} |")
+    if any(n == "dashboard" for n, *_ in done):
+        lines += ["", "![工作台 / Dashboard, desktop](dashboard-desktop.png)",
+                  "![工作台 / Dashboard, phone](dashboard-phone.png)"]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

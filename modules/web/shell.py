@@ -30,7 +30,7 @@ import peewee as pw
 import tornado.web
 
 from core.web.base import APIError, BaseHandler
-from modules.web import formatting, i18n
+from modules.web import divisions, formatting, i18n
 from modules.web.menu import build_menu
 
 log = logging.getLogger("huike.web")
@@ -158,10 +158,27 @@ class PageHandler(BaseHandler):
             from security.context import Context
 
             self._ctx = Context(registry=self.registry, user=self.current_user,
-                                division_id=None, request_id=getattr(self, "request_id", ""),
+                                division_id=self.division_id,
+                                request_id=getattr(self, "request_id", ""),
                                 ip=self.request.remote_ip or "", via="web",
                                 clock=self.application.settings.get("huike_clock") or utcnow)
         return self._ctx
+
+    @property
+    def division_choices(self) -> list[tuple[int, str]]:
+        """`[(id, name)]` of the divisions the user may act in (the header's switcher)."""
+        if getattr(self, "_division_choices", None) is None:
+            user = self.current_user
+            self._division_choices = divisions.choices(user) if user is not None else []
+        return self._division_choices
+
+    @property
+    def division_id(self) -> int | None:
+        """The division chosen with the `huike_division` cookie (None: the user's default)."""
+        cookie = self.get_cookie(divisions.DIVISION_COOKIE)
+        if not cookie or self.current_user is None:
+            return None
+        return divisions.chosen(cookie, self.division_choices)
 
     # ------------------------------------------------------------------ request helpers
     @property
@@ -216,19 +233,31 @@ class PageHandler(BaseHandler):
         """Names every page template can use (listed in `modules/web/SHELL_READY`)."""
         user = self.current_user
         translator = self.translator
+        menu = (build_menu(self.ctx, self.registry, translator, self.request.path)
+                if user is not None else [])
         return {
             "_": translator, "pick": translator.pick, "lang": translator.lang,
             "languages": i18n.LANGUAGES, "language_names": i18n.LANGUAGE_NAMES,
-            "user": user,
-            "menu": build_menu(self.ctx, self.registry, translator, self.request.path)
-            if user is not None else [],
+            "user": user, "hk_user": user,
+            "menu": menu, "hk_menu": menu,
             "xsrf_token": self.page_xsrf_token, "xsrf_field": self.xsrf_field,
             "static": static_url, "json_script": json_for_script,
             "fmt_money": formatting.fmt_money, "fmt_date": formatting.fmt_date,
             "fmt_datetime": formatting.fmt_datetime,
+            # hk_*: the shell's own names (pages often pass `divisions` of their own)
+            "hk_divisions": self.division_choices if user is not None else [],
+            "hk_division_id": self._current_division(),
             "is_htmx": self.is_htmx, "current_path": self.request.path,
             "current_uri": self.request.uri, "page_title": None,
         }
+
+    def _current_division(self) -> int | None:
+        """The division the page acts in, as the door resolved it (for the switcher)."""
+        if self.current_user is None:
+            return None
+        import security
+
+        return security.permissions(self.ctx).division_id
 
     @property
     def page_xsrf_token(self) -> str:
@@ -295,6 +324,19 @@ class LanguageHandler(PageHandler):
         self.redirect(safe_next(self.get_query_argument("next", "/")))
 
 
+class DivisionHandler(PageHandler):
+    """`GET /division/<id>?next=/path`: act in another division the user holds a role in."""
+
+    def get(self, division_id: str) -> None:
+        wanted = divisions.chosen(division_id, self.division_choices)
+        if wanted is None:
+            raise APIError(403, "您在该事业部没有角色 / you hold no role in that division",
+                           code="forbidden")
+        self.set_cookie(divisions.DIVISION_COOKIE, str(wanted), path="/", samesite="Lax",
+                        httponly=True)
+        self.redirect(safe_next(self.get_query_argument("next", "/")))
+
+
 class StaticHandler(tornado.web.StaticFileHandler):
     """`/static/...`: the UI's files shipped in the package; versioned URLs cache for a year."""
 
@@ -310,4 +352,5 @@ def shell_routes() -> list:
     return [
         (r"/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
         (r"/lang/([A-Za-z_]+)", LanguageHandler),
+        (r"/division/(\d+)", DivisionHandler),
     ]

@@ -22,6 +22,7 @@ short: every audited write in the install queues on it.
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any, Iterable, Mapping
 
 from core.db import atomic, is_postgres
@@ -47,11 +48,19 @@ def ensure_head() -> None:
                      hash=last.hash if last else GENESIS).on_conflict_ignore().execute()
 
 
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+_LOCK_SQL = (f'UPDATE "{AuditHead._meta.table_name}" SET "seq" = "seq" WHERE "id" = ? '
+             'RETURNING "seq", "hash"')
+
+
 def _lock_head() -> AuditHead:
     """Take the chain lock (see module doc) and return the current head."""
     for _ in range(2):
         if is_postgres():
             head = AuditHead.select().where(AuditHead.id == HEAD_ID).for_update().first()
+        elif _RETURNING:  # the lock and the read in one statement (SQLite ≥ 3.35)
+            rows = AuditHead._meta.database.execute_sql(_LOCK_SQL, (HEAD_ID,)).fetchall()
+            head = AuditHead(id=HEAD_ID, seq=rows[0][0], hash=rows[0][1]) if rows else None
         else:
             AuditHead.update(seq=AuditHead.seq).where(AuditHead.id == HEAD_ID).execute()
             head = AuditHead.get_or_none(AuditHead.id == HEAD_ID)

@@ -2,9 +2,14 @@
 
 The caller (`importer.run`) wraps `BatchProcessor.handle` in one transaction together with
 the run's counters, so a batch is all or nothing. Per batch the database sees a fixed number
-of statements whatever its size: one `IN` query for import keys already present, one `IN`
-query for duplicates (blind indexes of the division's leads), one multi-row INSERT, one
+of statements whatever its size: one `IN` query for import keys already present, two `IN`
+queries for duplicates (blind indexes of the division's leads; of every contact), one
+multi-row INSERT, one
 query for the new ids, and one for the leads to merge into (if any).
+
+A row whose mobile, e-mail or WeChat matches (blind index) a contact — of any division: an
+existing customer, 撞单 — is not imported under `skip` and `merge` (reported as `skipped`,
+naming nobody); `create` imports it anyway.
 
 Duplicate policy, for a row whose mobile, e-mail or WeChat matches (blind index) a lead of
 the division or an earlier row of the file:
@@ -19,8 +24,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from modules.leads import pipeline
 from modules.leads.importer.crypt import BatchCrypter, channels
-from modules.leads.importer.sql import InsertPlan, keys_between, leads_holding
+from modules.leads.importer.sql import (InsertPlan, contacts_holding, keys_between,
+                                         leads_holding)
 from modules.leads.models import Lead
 from modules.leads.validation import Refs, clean
 
@@ -29,6 +36,9 @@ STORED = ("name", "company", "company_key", "title", "campaign", "region", "indu
 FILLABLE = ("company", "title", "mobile", "email", "wechat", "campaign", "region", "industry",
             "budget", "need")
 EXTRA_CELLS = ("该行的列数多于表头 / the row has more cells than the header")
+PIPELINE_COLUMNS = ("score", "hot", "owner", "assigned_at", "escalation_level", "pool_entered_at",
+                    "protected_until", "first_response_due_at", "first_response_met")
+CUSTOMER = "与已有客户联系人重复 / matches the contact of an existing customer"
 
 
 @dataclass
@@ -64,7 +74,7 @@ class Outcome:
     skipped: int = 0
     failed: int = 0
     merged_into: list[int] = field(default_factory=list)
-    created_leads: list[Lead] = field(default_factory=list)  # for `pipeline.after_create`
+    created_leads: list[Lead] = field(default_factory=list)  # for `pipeline.after_insert`
     problems: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
 
 
@@ -120,13 +130,16 @@ class BatchProcessor:
             pending.append(Pending(number, cells, values, import_key(spec.file_sha, number)))
         return pending
 
-    def _existing(self, pending: list[Pending]) -> dict[str, int]:
-        """Index → id of a lead of the division holding it (one query)."""
+    def _wanted(self, pending: list[Pending]) -> dict[str, set[str]]:
         wanted = {spec.index_name: set() for spec in self.specs}
         for p in pending:
             for spec in self.specs:
                 if p.indexes[spec.name]:
                     wanted[spec.index_name].add(p.indexes[spec.name])
+        return wanted
+
+    def _existing(self, wanted: dict[str, set[str]]) -> dict[str, int]:
+        """Index → id of a lead of the division holding it (one query)."""
         found: dict[str, int] = {}
         for pk, *indexes in leads_holding(self.spec.division_id, wanted):
             for index in indexes:
@@ -138,12 +151,17 @@ class BatchProcessor:
         """Split rows into inserts and merges into existing leads (`{lead id: [rows]}`)."""
         if self.spec.policy == "create":
             return pending, {}
-        existing = self._existing(pending)
+        wanted = self._wanted(pending)
+        existing, customers = self._existing(wanted), contacts_holding(wanted)
         seen = self.seen  # dry runs: earlier batches' rows (negative row numbers)
         first: dict[str, Pending] = {}
         inserts, merges = [], {}
         for p in pending:
             indexes = [v for v in p.indexes.values() if v]
+            if customers and any(i in customers for i in indexes):
+                out.problems.append((p.number, "skipped", CUSTOMER, p.cells))
+                out.skipped += 1  # a customer's contact: not a lead (named by nobody here)
+                continue
             lead = next((existing.get(i) or seen.get(i) for i in indexes
                          if i in existing or i in seen), None)
             earlier = next((first[i] for i in indexes if i in first), None) \
@@ -188,10 +206,21 @@ class BatchProcessor:
                                                         {"source_label": values["source_label"]})
         return row
 
-    def _lead(self, p: Pending, pk: int, now) -> Lead:
-        """The new lead as inserted, with the columns the post-create steps read (scoring's
-        and assignment's `COLUMNS`), so they need not read the batch back. Built like a row
-        peewee loads (`__data__` filled directly): `Lead(**values)` costs ~20 setattr calls."""
+    def _with_pipeline(self, row: list, lead: Lead) -> list:
+        """The row with what `pipeline.before_insert` set on its lead (score, owner, clocks)."""
+        position, data = self.plan.position, lead.__data__
+        for name in PIPELINE_COLUMNS:
+            if name in data:
+                row[position[name]] = data[name]
+        text = getattr(lead, "breakdown_json", None)
+        row[position["score_breakdown"]] = text if text is not None else \
+            self.plan.convert("score_breakdown", data.get("score_breakdown") or [])
+        return row
+
+    def _lead(self, p: Pending, pk: int | None, now) -> Lead:
+        """The new lead as it will be inserted, with every column the pipeline's steps read
+        (scoring's and assignment's `COLUMNS`). Built like a row peewee loads (`__data__`
+        filled directly): `Lead(**values)` costs ~20 setattr calls a row."""
         values, spec, indexes = p.values, self.spec, p.indexes
         lead = Lead.__new__(Lead)
         lead.__data__ = {
@@ -253,11 +282,15 @@ class BatchProcessor:
             "division": self.spec.division_id, "owner": self.spec.owner_id,
             "created_by": self.spec.created_by, "status": "new", "source": "other",
             "status_changed_at": now, "created_at": now, "updated_at": now})
-        self.plan.insert([self._row(p, crypter, template) for p in inserts])
+        leads = [self._lead(p, None, now) for p in inserts]
+        pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
+        self.plan.insert([self._with_pipeline(self._row(p, crypter, template), lead)
+                          for p, lead in zip(inserts, leads)])
         if inserts:
             ids = keys_between(inserts[0].key, inserts[-1].key)
-            out.created_leads = [self._lead(p, ids[p.key], now) for p in inserts
-                                 if p.key in ids]
+            for p, lead in zip(inserts, leads):
+                lead.__data__["id"] = ids.get(p.key)
+            out.created_leads = [lead for lead in leads if lead.id is not None]
             out.created_ids = sorted(lead.id for lead in out.created_leads)
         out.created = len(out.created_ids)
         self._merge_existing(merges, out)

@@ -161,8 +161,8 @@ def _commit(ctx, run: ImportRun, token: str, processor: BatchProcessor, batch: l
         problems = problem_rows(run.id, processor.spec.headers, out)
         if problems:
             ImportRowError.insert_many(problems).on_conflict_ignore().execute()
-        if out.created_ids:
-            pipeline.after_create(ctx, out.created_leads or out.created_ids)
+        if out.created_leads:
+            pipeline.after_insert(ctx, out.created_leads)  # the batch's notifications
         moved = (ImportRun.update(
             processed=ImportRun.processed + out.rows, created=ImportRun.created + out.created,
             merged=ImportRun.merged + out.merged, skipped=ImportRun.skipped + out.skipped,

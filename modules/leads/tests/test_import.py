@@ -4,6 +4,7 @@ idempotent re-import, the error report, saved mappings, owners and the post-crea
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import io
 
@@ -81,6 +82,35 @@ def test_duplicate_policies_against_existing_leads(org, tmp_path):
     created = run_import(org, write(tmp_path, "c.csv", csv_bytes(rows + [row("再来", "")])),
                          policy="create")
     assert (created.created, created.skipped) == (4, 0)
+
+
+def test_rows_matching_a_customers_encrypted_contact_are_not_imported(org, tmp_path):
+    from core.db import database
+    from modules.contacts.models import Account, Contact
+
+    account = Account.create(name="迈瑞医疗", name_key="迈瑞医疗",
+                             division=org.divisions["MD"])  # another team's
+    Contact.create(account=account, name="周工", phone="+86 139 0013 9000",
+                   email="Zhou@Mindray.cn")
+    Contact.create(account=account, name="吴工", wechat="wu_eng")
+    raw = database.execute_sql("SELECT phone, email, wechat FROM contacts_contact").fetchall()
+    assert all(v is None or (v.startswith("v") and "@" not in v and "139" not in v)
+               for r in raw for v in r)  # stored encrypted: matched through blind indexes only
+    rows = [row("周先生", "139-0013-9000"), row("周", "", email="zhou@mindray.CN"),
+            row("吴", "", wechat="wu_eng"), row("新客户", "13700137000")]
+    skipped = run_import(org, write(tmp_path, "a.csv", csv_bytes(rows)))
+    assert (skipped.created, skipped.skipped) == (1, 3)
+    problems = list(ImportRowError.select().where(ImportRowError.run == skipped.id)
+                    .order_by(ImportRowError.row))
+    assert [(p.row, p.kind) for p in problems] == [(2, "skipped"), (3, "skipped"),
+                                                   (4, "skipped")]  # row 1: the header
+    assert all("客户联系人" in p.message and "周工" not in p.message for p in problems)
+    assert names() == ["新客户"]
+    merged = run_import(org, write(tmp_path, "b.csv", csv_bytes(rows + [row("x", "")])),
+                        policy="merge")
+    assert (merged.created, merged.merged, merged.skipped) == (1, 1, 3)  # x new, 新客户 known
+    forced = run_import(org, write(tmp_path, "c.csv", csv_bytes(rows[:3])), policy="create")
+    assert forced.created == 3
 
 
 def test_malformed_rows_are_reported_and_good_rows_kept(org, tmp_path):
@@ -224,3 +254,42 @@ def test_bulk_insert_skips_keys_another_worker_inserted_meanwhile(org):
         plan.insert([lead_row("k:2", "乙2"), lead_row("k:3", "丙")])
     assert names() == ["丙", "乙", "甲"]
     assert {lead.need for lead in Lead.select()} == {"带\t制表符\n和换行\\反斜杠"}
+
+
+def test_import_batches_are_scored_assigned_and_announced_by_the_insert(org, tmp_path):
+    """The bulk path (`pipeline.before_insert` / `after_insert`): scores, owners and clocks are
+    written by the batch's INSERT; each owner gets one digest note and one outbox event per
+    batch when given more than `assignment.DIGEST_AFTER` leads; without a rule, the pool."""
+    from core.models import OutboxMessage
+    from modules.leads import assignment, scoring
+    from modules.leads.automation_models import AssignmentRule, Notification
+
+    pooled = run_import(org, write(tmp_path, "pool.csv", csv_bytes(
+        [row(f"池{n}", f"1370013{n:04d}") for n in range(3)])))
+    assert pooled.created == 3
+    assert all(lead.owner_id is None and lead.pool_entered_at is not None
+               and lead.assigned_at is None for lead in Lead.select())
+    AssignmentRule.create(name="轮转", division=org.divisions["IA"], strategy="round_robin",
+                          team_users=[org.id("rep1"), org.id("rep2")])
+    count = 2 * (assignment.DIGEST_AFTER + 5)
+    run = run_import(org, write(tmp_path, "team.csv", csv_bytes(
+        [row(f"客户{n}", f"1390013{n:04d}", company="甲公司" if n % 2 else "",
+             budget="300000" if n % 3 else "") for n in range(count)])))
+    assert run.created == count
+    leads = list(Lead.select().where(Lead.name.startswith("客户")))
+    rules = scoring.rules_by_division([org.divisions["IA"].id])[org.divisions["IA"].id]
+    for lead in leads:
+        assert lead.pool_entered_at is None and lead.escalation_level == 0
+        assert lead.first_response_due_at - lead.assigned_at == dt.timedelta(minutes=5)
+        assert (lead.score, lead.score_breakdown) == scoring.evaluate(
+            lead, rules, [], lead.created_at)
+    by_owner = {org.id(r): [x.id for x in leads if x.owner_id == org.id(r)]
+                for r in ("rep1", "rep2")}
+    assert sorted(len(ids) for ids in by_owner.values()) == [count // 2] * 2
+    for owner, ids in by_owner.items():
+        note = Notification.get(Notification.user == owner)  # exactly one: the digest
+        assert (note.kind, note.res_id) == ("lead_assigned", None) and str(len(ids)) in note.title
+    events = [m.payload for m in OutboxMessage.select().where(
+        OutboxMessage.topic == "notify.lead_assigned")]
+    assert sorted((e["user_id"], e["count"], tuple(e["lead_ids"])) for e in events) == sorted(
+        (owner, len(ids), tuple(sorted(ids))) for owner, ids in by_owner.items())

@@ -135,3 +135,25 @@ def test_batch_rescore_costs_the_same_queries_for_10_or_300_leads(org):
         scoring.rescore(ctx, large)
     assert len(many) <= len(few) + 1  # CASE updates go 200 leads at a time
     assert {lead.score for lead in Lead.select().where(Lead.id.in_(large))} == {25}
+
+
+def test_batch_scoring_equals_scoring_each_lead_alone(org):
+    """`rescore` memoises evaluation over a batch (`scoring.Memo`): every stored score and
+    breakdown must be exactly what `evaluate` gives for that lead on its own."""
+    budgets = [None, Decimal("50000"), Decimal("150000"), Decimal("150000"),
+               Decimal("2500000"), Decimal("999999.50")]
+    leads = [org.lead(source=source, company=company, budget=budget, mobile=mobile)
+             for source in ("website", "referral", "other")
+             for company in (None, "华为技术")
+             for budget in budgets
+             for mobile in (None, "13800138000")]
+    ctx = org.ctx()
+    scoring.rescore(ctx, [lead.id for lead in leads])
+    rules = scoring.rules_by_division([org.divisions["IA"].id])[org.divisions["IA"].id]
+    details = set()
+    for lead in leads:
+        stored = org.reload(lead)
+        assert (stored.score, stored.score_breakdown) == scoring.evaluate(
+            stored, rules, [], ctx.now())
+        details |= {i["detail"] for i in stored.score_breakdown if i["kind"] == "budget"}
+    assert len(details) == 3  # 150000 (twice), 999999.50, 2500000: each names its amount

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlencode
 
+import pyotp
+
 from core.db import atomic
 from core.web.base import APIError
 from modules.web.shell import PageHandler, safe_next
@@ -114,7 +116,6 @@ class TotpEnrolPage(PageHandler):
             return
         if not totp.consume(device, code, now_of(self), confirm=True):
             issuer = self.app_settings["security"]["totp_issuer"]
-            import pyotp
             uri = pyotp.TOTP(device.secret).provisioning_uri(name=user.login, issuer_name=issuer)
             self._form(422, device.secret, uri, self._("auth.totp.invalid"))
             return

@@ -17,7 +17,7 @@ from modules.web.tests.conftest import ROLE_USERS
 CAP = 150
 HREF_RE = re.compile(r'href="([^"#]*)"')
 ERROR_RE = re.compile(r'class="hk-error-message">(.*?)</p>', re.S)
-SKIP_PREFIXES = ("/logout", "/lang/", "/static/", "/api/", "/login")
+SKIP_PREFIXES = ("/logout", "/lang/", "/division/", "/static/", "/api/", "/login")
 PER_LIST_DETAILS = 3  # detail links followed per distinct path pattern (/leads/1, /leads/2...)
 
 

@@ -135,3 +135,14 @@ def test_a_pending_second_factor_session_reaches_only_the_enrolment(anon_client)
                         data={"_xsrf": token, "code": pyotp.TOTP(secret).now()})
     assert right.status_code == 303 and right.headers["Location"] == "/leads"
     assert client.get("/").status_code == 200
+
+
+def test_htmx_writes_carry_the_token_in_a_header(page_client):
+    client = page_client("wang.fang")
+    page = client.get("/").text
+    header = re.search(r"hx-headers='\{\"X-XSRF-Token\": \"([0-9a-f]+)\"\}'", page).group(1)
+    assert header == client.xsrf
+    forged = client.htmx("POST", "/logout", headers={"X-XSRF-Token": "0" * 64})
+    assert forged.status_code == 403 and forged.headers["HX-Retarget"] == "#hk-messages"
+    done = client.htmx("POST", "/logout", headers={"X-XSRF-Token": header})
+    assert done.status_code == 200 and done.headers["HX-Redirect"] == "/login"
