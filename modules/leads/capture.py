@@ -9,8 +9,10 @@
    a success but nothing is kept — bots learn nothing;
 4. the fields are cleaned like any lead (422 naming bad fields: the page can show them);
    a name and at least one of mobile / e-mail / WeChat are required;
-5. one INSERT, `pipeline.after_create` (score, assign) in the same transaction, one audit
-   entry carrying the visitor's IP; answer 201 `{"ok": true}` (no id: the caller is anonymous).
+5. in one transaction: `pipeline.before_insert` (score, choose the owner, start the clocks),
+   one INSERT writing all of it, `pipeline.after_insert` (the owner's note and outbox event),
+   one audit entry carrying the visitor's IP; answer 201 `{"ok": true}` (no id: the caller is
+   anonymous).
 
 The rate limiter is an in-process token bucket: with N web processes a visitor gets up to N
 times the rate (nginx `limit_req` in front is the cross-process limit; see deploy notes).
@@ -32,6 +34,7 @@ from modules.base.models import User
 from modules.contacts.common import (as_pk, check_input, division_id, insert_in_scope,
                                      unprocessable, update_in_scope)
 from modules.leads import pipeline
+from modules.leads.importer.batch import PIPELINE_COLUMNS
 from modules.leads.models import SOURCES, Lead
 from modules.leads.models_capture import LeadForm
 from modules.leads.validation import Refs, clean
@@ -129,9 +132,14 @@ def _insert(ctx, form: LeadForm, values: dict, utm: dict) -> int:
            "division": form.division_id, "owner": form.owner_id, "status": "new",
            "status_changed_at": now, "created_at": now, "updated_at": now,
            "custom": {"utm": utm} if utm else {}}
+    lead = _as_new(row)
     with atomic():
-        pk = _insert_row(row)
-        pipeline.after_create(ctx, [_as_inserted(pk, row)])
+        pipeline.before_insert(ctx, [lead])  # score, owner, clocks: written by the INSERT
+        data = lead.__data__
+        pk = _insert_row({**row, "score_breakdown": data["score_breakdown"],
+                          **{k: data[k] for k in PIPELINE_COLUMNS if k in data}})
+        data["id"] = pk
+        pipeline.after_insert(ctx, [lead])  # the new owner's note and outbox event
         audit.record(ctx, "create", model=Lead._meta.table_name, res_id=pk,
                      details={"form": form.key}, division_id=form.division_id)
     return pk
@@ -161,14 +169,14 @@ def _plan(postgres: bool):
     return InsertPlan(), channels()
 
 
-def _as_inserted(pk: int, row: dict) -> Lead:
-    """The new lead as inserted, with every column scoring and assignment read (their
-    `COLUMNS`) — so the post-create steps need not read it back. Channels are present as
-    given (in memory only: scoring asks whether they are filled)."""
+def _as_new(row: dict) -> Lead:
+    """The new lead, before its INSERT, with every column scoring and assignment read (their
+    `COLUMNS`) for `pipeline.before_insert`. Channels are present as given (in memory only:
+    scoring asks whether they are filled)."""
     lead = Lead.__new__(Lead)
     lead.__data__ = {"score": 0, "score_breakdown": [], "hot": False, "last_activity_at": None,
                      "first_response_at": None, "first_response_due_at": None,
-                     "pool_entered_at": None, "merged_into": None, **row, "id": pk}
+                     "pool_entered_at": None, "merged_into": None, **row, "id": None}
     lead._dirty = set()
     lead.__rel__ = {}
     return lead

@@ -1,11 +1,12 @@
 """What happens to leads right after they are created: the extension point between capture
 (part 1: API, web forms, imports) and automation (part 2: scoring, assignment).
 
-Every path that creates leads — `services.create_lead`, the web form — calls
-`after_create(ctx, lead_ids)` inside the transaction that inserted them, with the ids of the
-new leads. Import batches run the same steps around their INSERT instead
-(`before_insert` / `after_insert`, one call per batch: an import of 100k rows makes ~50
-calls, not 100k), so scores and owners are written by the INSERT itself.
+Every path that creates leads runs these steps in the transaction that inserts them:
+`services.create_lead` calls `after_create(ctx, lead_ids)` after its INSERT; the hot paths —
+the web form and each import batch — run the same steps around their INSERT instead
+(`before_insert` / `after_insert`; one call per batch: an import of 100k rows makes ~50
+calls, not 100k), so scores, owners and clocks are written by the INSERT itself rather than
+by UPDATEs of rows just inserted (bench/bench_leads_*.py).
 It runs, when present:
 
 1. `modules.leads.scoring.rescore(ctx, lead_ids)` — compute `score`, `score_breakdown`, `hot`;
