@@ -32,12 +32,14 @@ class BareListHandler(tornado.web.RequestHandler):
     """50 rows of a table as JSON, straight from peewee."""
 
     def prepare(self) -> None:
-        from core.db import database
-        database.connect(reuse_if_open=True)
+        from core.db import database, is_postgres, tune_kept_connection
+        if database.connect(reuse_if_open=True) and not is_postgres():
+            tune_kept_connection()  # as core.web.base does for Huike's kept connection
 
     def on_finish(self) -> None:
-        from core.db import database
-        if not database.is_closed():
+        """As Huike: PostgreSQL returns the connection to the pool; SQLite keeps it."""
+        from core.db import database, is_postgres
+        if is_postgres() and not database.is_closed():
             database.close()
 
     def get(self, kind: str) -> None:

@@ -309,4 +309,32 @@ def explain(ctx, lead_id) -> dict:
     for name in ("score", "score_breakdown", "hot"):
         if perms.level(name) in ("read", "write"):
             out[name] = row.__data__.get(name)
+    if "score_breakdown" in out:
+        out["score_breakdown"], out["withheld"] = readable_parts(out["score_breakdown"], perms)
     return out
+
+
+def part_field(part: dict) -> str | None:
+    """The lead field a breakdown part speaks of: a source rule shows the source, a budget
+    rule the budget, a completeness rule that a field is filled."""
+    kind = part.get("kind")
+    if kind in ("source", "budget"):
+        return kind
+    detail = str(part.get("detail") or "")
+    if kind == "field" and "filled: " in detail:
+        return detail.rsplit("filled: ", 1)[1].strip()
+    return None
+
+
+def readable_parts(breakdown, perms) -> tuple[list, int]:
+    """`(parts, withheld)`: the breakdown without the parts that would tell the caller about
+    a field they may not read in clear (hidden or masked) — the score explains itself only
+    as far as the field rules allow."""
+    parts, withheld = [], 0
+    for part in breakdown or []:
+        field = part_field(part)
+        if field and perms.level(field) not in ("read", "write"):
+            withheld += 1
+            continue
+        parts.append(part)
+    return parts, withheld

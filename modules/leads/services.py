@@ -169,10 +169,16 @@ def delete_lead(ctx, lead_id) -> None:
 def present(ctx, rows: list) -> list[dict]:
     """Rows (dicts or instances) as the caller may see them; blind indexes and import keys
     are lookup keys, never answered."""
+    import security
+    from modules.leads.scoring import readable_parts
+
     items = without_internal(serialise(ctx, Lead, rows))
+    perms = security.permitted_fields(ctx, Lead, "read")
     for item in items:
         for name in INTERNAL:
             item.pop(name, None)
+        if "score_breakdown" in item:  # no part may speak of a field the caller cannot read
+            item["score_breakdown"], _ = readable_parts(item["score_breakdown"], perms)
     return items
 
 

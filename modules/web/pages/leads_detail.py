@@ -68,24 +68,9 @@ def owner_choices(ctx, levels: dict) -> list[tuple[int, str]]:
 
 
 def visible_score(score: dict, read: dict) -> dict:
-    """The score answer without the breakdown parts that would reveal a field the caller may
-    not read in clear: a budget rule shows the budget's range, a source rule the source, a
-    completeness rule that the field is filled. Left out, with a count of what was."""
-    parts, withheld = [], 0
-    for part in score.get("score_breakdown") or []:
-        kind, detail = part.get("kind"), str(part.get("detail") or "")
-        field = {"budget": "budget", "source": "source"}.get(kind)
-        if kind == "field" and "filled: " in detail:
-            field = detail.rsplit("filled: ", 1)[1].strip()
-        if field and read.get(field) not in ("read", "write"):
-            withheld += 1
-            continue
-        parts.append(part)
-    shown = dict(score)
-    if "score_breakdown" in score:
-        shown["score_breakdown"] = parts
-    shown["withheld"] = withheld
-    return shown
+    """The score answer as `scoring.explain` gives it: parts about fields the caller may not
+    read in clear are already withheld there (with their count in `withheld`)."""
+    return dict(score, withheld=score.get("withheld", 0))
 
 
 def rights(ctx) -> dict[str, bool]:
