@@ -230,7 +230,7 @@ class PageHandler(BaseHandler):
         return namespace
 
     def template_namespace(self) -> dict:
-        """Names every page template can use (listed in `modules/web/SHELL_READY`)."""
+        """Names every page template can use."""
         user = self.current_user
         translator = self.translator
         menu = (build_menu(self.ctx, self.registry, translator, self.request.path)
