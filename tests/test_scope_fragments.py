@@ -38,3 +38,21 @@ def test_only_ids_and_text_fill_slots():
         fragments._slots([True])
     with pytest.raises(TypeError):
         fragments._slots([1.5])
+
+
+def test_prepared_gives_what_the_query_gives_with_joins(org):
+    """A `Prepared` lookup returns the same instances (joined model included) as the peewee
+    query it was built from, for each value, and None when nothing matches."""
+    from modules.base.models import User
+
+    def build(name_slot):
+        return (T_Account.select(T_Account, User).join(User, on=(T_Account.owner == User.id))
+                .where(T_Account.name == name_slot).limit(1))
+
+    lookup = fragments.Prepared(("test_prepared_account",), build)
+    for name in ("a_rep1", "a_rep2", "m_rep"):
+        expected = build(name).first()
+        found = lookup.first(name)
+        assert found.__data__ == expected.__data__
+        assert found.owner.__data__ == expected.owner.__data__  # the join, not a lazy load
+    assert lookup.first("no such account") is None

@@ -22,6 +22,7 @@ from security.auth.common import (
     is_secure_request, new_secret, now_of, user_agent,
 )
 from security.auth.models import Session
+from security.fragments import Prepared
 
 ACTIVE = "active"
 PENDING_2FA = "pending_2fa"
@@ -116,12 +117,16 @@ def from_request(handler) -> Found | None:
     return found
 
 
+SESSION_BY_DIGEST = Prepared(("auth.session",), lambda hashed: (
+    Session.select(Session, User).join(User)
+    .where(Session.token_hash == hashed, Session.revoked_at.is_null()).limit(1)))
+
+
 def _lookup(handler) -> Found | None:
     raw = handler.get_cookie(SESSION_COOKIE)
     if not raw or len(raw) > 128:
         return None
-    session = (Session.select(Session, User).join(User)
-               .where(Session.token_hash == digest(raw), Session.revoked_at.is_null()).first())
+    session = SESSION_BY_DIGEST.first(digest(raw))
     if session is None:
         return None
     now = now_of(handler)

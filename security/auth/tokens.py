@@ -11,6 +11,7 @@ import datetime as dt
 from modules.base.models import User
 from security.auth.common import bearer_token, client_ip, digest, new_secret, now_of
 from security.auth.models import ApiToken
+from security.fragments import Prepared
 
 TOKEN_PREFIX = "hk_"
 DISPLAY_CHARS = 10
@@ -60,13 +61,17 @@ def serialise(token: ApiToken, now: dt.datetime) -> dict:
             "status": status(token, now)}
 
 
+TOKEN_BY_DIGEST = Prepared(("auth.token",), lambda hashed: (
+    ApiToken.select(ApiToken, User).join(User)
+    .where(ApiToken.token_hash == hashed, ApiToken.revoked_at.is_null()).limit(1)))
+
+
 def authenticate(handler) -> User | None:
     """The token authenticator: the user of a valid bearer token, else None."""
     secret = bearer_token(handler)
     if secret is None or not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
-    token = (ApiToken.select(ApiToken, User).join(User)
-             .where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_null()).first())
+    token = TOKEN_BY_DIGEST.first(digest(secret))
     now = now_of(handler)
     if token is None or now >= token.expires_at or not token.user.active:
         return None
