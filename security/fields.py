@@ -71,7 +71,10 @@ def field_levels(table, model, op: str = "read") -> dict[str, str]:
 
     The primary key is always readable and never writable: ids address records, they are
     not data. Fields the system maintains (`__readonly__`, by default `created_at` and
-    `updated_at`) are at most readable, whatever the rules say."""
+    `updated_at`) are at most readable, whatever the rules say; scope mirrors
+    (`security.mirrors`) are the database's bookkeeping, hidden from everyone."""
+    from security.mirrors import ScopeMirrorField
+
     name = model_name(model)
     pk = model._meta.primary_key
     readonly = set(getattr(model, "__readonly__", SYSTEM_READONLY))
@@ -84,6 +87,8 @@ def field_levels(table, model, op: str = "read") -> dict[str, str]:
                              f"expected one of {', '.join(LEVELS)}")
         if field is pk or (field.name in readonly and level == "write"):
             level = "read"
+        if isinstance(field, ScopeMirrorField):
+            level = "hidden"
         levels[field.name] = level
     return levels
 

@@ -160,8 +160,9 @@ def scope_columns(model) -> dict[str, pw.Field]:
         raise ValueError(f"{model.__name__}.__scope__ names no field {exc.args[0]!r}") from None
 
 
-def level_predicate(ctx, model, level: str) -> pw.Node:
-    """The row predicate of one level, before any division restriction."""
+def level_predicate(ctx, model, level: str, columns: dict | None = None) -> pw.Node:
+    """The row predicate of one level, before any division restriction (over `columns`:
+    the model's scope columns unless given, e.g. a child's mirrors of them)."""
     if level not in SCOPE_LEVELS:
         raise ValueError(f"unknown scope level {level!r}")
     if level in ("division", "all"):
@@ -171,7 +172,7 @@ def level_predicate(ctx, model, level: str) -> pw.Node:
     org = org_facts(ctx)
     if org.user_id is None:
         return FALSE
-    columns = scope_columns(model)
+    columns = scope_columns(model) if columns is None else columns
     owner, region = columns.get("owner"), columns.get("region")
     own = owner == org.user_id if owner is not None else FALSE
     if level == "own":
@@ -197,11 +198,15 @@ def level_predicate(ctx, model, level: str) -> pw.Node:
                                              lambda: subtree_users(path), []))
 
 
-def compile_scope(ctx, model, level: str, division_id: int | None) -> pw.Node:
+def compile_scope(ctx, model, level: str, division_id: int | None,
+                  columns: dict | None = None) -> pw.Node:
     """Records of `model` that `level` grants the caller within division `division_id`
-    (None: in every division). Models without a division column are not split by division."""
-    predicate = level_predicate(ctx, model, level)
-    division = scope_columns(model).get("division")
+    (None: in every division). Models without a division column are not split by division.
+    `columns` (default: the model's scope columns) lets a child apply its parent's rules to
+    its mirrors of the parent's columns (`security.mirrors`)."""
+    columns = scope_columns(model) if columns is None else columns
+    predicate = level_predicate(ctx, model, level, columns)
+    division = columns.get("division")
     if division_id is None or division is None or predicate is FALSE:
         return predicate
     return both(division == division_id, predicate)
@@ -227,7 +232,7 @@ def effective_levels(levels: frozenset) -> list[str]:
     return sorted(names)
 
 
-def _own_scope(ctx, model, op: str) -> pw.Node:
+def _own_scope(ctx, model, op: str, columns: dict | None = None) -> pw.Node:
     """The model's rows the caller's roles grant: the union of every applying role's level
     (`security.permissions`) within the current division — or everything when `all` comes
     from a cross-division role (held in `*` by a `*` rule). Levels that do not nest
@@ -240,9 +245,10 @@ def _own_scope(ctx, model, op: str) -> pw.Node:
         return FALSE
     if ("all", True) in levels:
         return TRUE
-    if table.division_id is None and "division" in scope_columns(model):
+    columns = scope_columns(model) if columns is None else columns
+    if table.division_id is None and "division" in columns:
         return FALSE  # no current division: no division's records
-    return any_of([compile_scope(ctx, model, level, table.division_id)
+    return any_of([compile_scope(ctx, model, level, table.division_id, columns)
                    for level in effective_levels(levels)])
 
 
@@ -262,10 +268,34 @@ def _parent_scope(ctx, model, op: str, parent_name: str) -> pw.Node:
         inherited = field.is_null(False)
     elif parent_scope is FALSE:
         inherited = FALSE
+    elif _mirrored(model, parent):
+        inherited = _through_mirrors(ctx, model, op, field)
     else:
         inherited = in_subquery(field, parent.select(parent._meta.primary_key)
                                 .where(parent_scope))
     return any_of([inherited, both(field.is_null(), own)])
+
+
+def _mirrored(model, parent) -> bool:
+    """Does `model` mirror all of its parent's scope columns (and the parent has no parent
+    of its own, so its scope is its own rules plus its shares)?"""
+    from security.mirrors import mirror_fields
+
+    mirrors = mirror_fields(model)
+    return bool(mirrors) and set(mirrors) == set(scope_columns(parent)) \
+        and not getattr(parent, "__scope_parent__", None)
+
+
+def _through_mirrors(ctx, model, op: str, field: pw.ForeignKeyField) -> pw.Node:
+    """The parent's scope on the child's rows without a subquery over the parent: the
+    parent's own rules applied to the child's mirror columns, OR the parent's record shares
+    by parent id — the same rows as `parent IN (parents in scope)`."""
+    from security.mirrors import mirror_fields
+    from security.shares import share_predicate
+
+    parent = field.rel_model
+    return any_of([_own_scope(ctx, parent, op, mirror_fields(model)),
+                   share_predicate(ctx, parent, op, column=field)])
 
 
 def scope(ctx, model, op: str = "read") -> pw.Node:

@@ -83,9 +83,10 @@ def shared_perms(ctx) -> dict[str, frozenset[str]]:
     return ctx.cached("security.shared_perms", build)
 
 
-def share_predicate(ctx, model, op: str):
+def share_predicate(ctx, model, op: str, column: pw.Field | None = None):
     """`Model.id IN (rows shared with the caller)` for op `read` (read or write shares) or
-    `write`; None when no share of this model reaches the caller."""
+    `write`; None when no share of this model reaches the caller. `column` (default the
+    primary key) is what is compared: a child's foreign key to `model` gives its children."""
     from security.scopes import in_subquery
 
     name = model_name(model)
@@ -99,7 +100,7 @@ def share_predicate(ctx, model, op: str):
                 .where((Share.model == name_slot) & Share.perm.in_(perms) & _targets(*slots)))
 
     shared = subquery(("shares", op, len(values)), build, [name, *values])
-    return in_subquery(model._meta.primary_key, shared)
+    return in_subquery(column if column is not None else model._meta.primary_key, shared)
 
 
 def _check_target(user, department, perm: str) -> None:

@@ -71,3 +71,16 @@ def register_menus():
         {"key": "handover", "label": "离职交接", "label_en": "Handover", "url": "/handover",
          "permission": ("execute", "action/handover"), "order": 80},
     ]
+
+
+@hookimpl
+def on_install(registry, manifest):
+    """The triggers keeping contacts' mirrors of their account's scope columns."""
+    from modules.contacts.models import Contact
+    from security.mirrors import install_triggers
+    install_triggers(Contact)
+
+
+@hookimpl
+def on_upgrade(registry, manifest, from_version):
+    on_install(registry, manifest)

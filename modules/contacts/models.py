@@ -13,6 +13,7 @@ import peewee as pw
 
 from core.db import JSONField, TimestampedModel, utcnow
 from modules.base.models import Division, Region, User
+from security.mirrors import ScopeMirrorField
 from security.crypto import (BlindIndexField, BlindIndexMixin, EncryptedCharField,
                              normalise_email, normalise_phone, normalise_text)
 
@@ -50,6 +51,10 @@ class Account(TimestampedModel):
 class Contact(BlindIndexMixin, TimestampedModel):
     __security_name__ = "contact"
     __scope_parent__ = "account"
+    # the account's scope columns, copied by database triggers (security.mirrors): a
+    # restricted page of contacts is then an index range, not a seek per account in scope
+    __scope_mirror__ = {"owner": "account_owner_id", "division": "account_division_id",
+                        "region": "account_region_id"}
     __masks__ = {"mobile": "phone", "phone": "phone", "email": "email", "wechat": "generic"}
 
     account = pw.ForeignKeyField(Account, backref="contacts", on_delete="CASCADE", index=True)
@@ -67,9 +72,13 @@ class Contact(BlindIndexMixin, TimestampedModel):
     decision_role = pw.CharField(max_length=20, null=True)
     birthday = pw.DateField(null=True)
     custom = JSONField(default=dict)
+    account_owner_id = ScopeMirrorField()
+    account_division_id = ScopeMirrorField()
+    account_region_id = ScopeMirrorField()
 
     class Meta:
         table_name = "contacts_contact"
+        indexes = ((("account_division_id", "account_owner_id"), False),)
 
 
 class Activity(TimestampedModel):

@@ -14,6 +14,7 @@ from core.web.base import APIError
 from modules.base.models import Division, Role
 from modules.web.pages.admin_services import require_page
 from security.crypto.blind import BlindIndexField
+from security.mirrors import ScopeMirrorField
 from security.policy import admin as policy_admin
 from security.policy.models import CasbinRule
 from security.policy.names import FIELD_LEVELS, SCOPE_LEVELS, SCOPE_OPS, WILDCARD, model_name
@@ -37,7 +38,8 @@ def model_fields(ctx) -> dict[str, list[str]]:
     columns are search keys no role ever receives, so they are left out)."""
     found = {}
     for model in ctx.registry.models:
-        names = [f.name for f in model._meta.sorted_fields if not isinstance(f, BlindIndexField)]
+        names = [f.name for f in model._meta.sorted_fields
+                 if not isinstance(f, (BlindIndexField, ScopeMirrorField))]
         found[model_name(model)] = names
     return dict(sorted(found.items()))
 
