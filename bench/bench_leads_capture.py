@@ -24,7 +24,15 @@ core, two posts in flight per process, so every process always has the next requ
 and the two processes contend for the SQLite write lock (or PostgreSQL's cursor row lock) on
 every post. More clients than that on 2 cores only lengthen the queue: a closed loop of C
 clients at S ms of CPU per post cannot see a latency below C × S / cores. The server's own
-CPU per post is printed too — unlike latency it does not depend on what else the host runs.
+CPU per post is printed too — unlike latency it depends little on what else the host runs, so
+compare it (and ratios within one run) when the host is shared.
+
+What the tail is made of (docs/benchmarks.md, "Web-form capture"): on SQLite, writers
+waiting for each other (`core.writer_queue`: the request thread blocks in `flock` and is
+woken when the holder commits), WAL checkpoints (`core.wal_checkpoint`: in a background
+thread, never inside a post's commit) and full garbage collections (`gc.freeze` after
+start-up); on PostgreSQL the commit's WAL flush, which every post waits for in turn while
+it holds the round-robin cursor and audit-chain head row locks.
 """
 from __future__ import annotations
 

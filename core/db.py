@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +17,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
+
+from core.writer_queue import QUEUE_POLL, leave_writer_queue, writer_queue  # noqa: F401
 
 database = pw.DatabaseProxy()
 
@@ -79,15 +80,45 @@ def is_postgres(db: pw.Database | None = None) -> bool:
 
 
 SERVER_CACHE_KIB = 65536
+_checkpointer = None  # this process's `core.wal_checkpoint.WalCheckpointer`, when running
 
 
 def tune_kept_connection() -> None:
     """SQLite: give a connection that a server thread keeps between requests
     (`core.web.base`) a 64 MiB page cache (default 2 MiB), so the indexes scoped lists seek
     stay in memory (a restricted contacts page at 1M rows: ~1,000 index seeks). Connections
-    opened and closed per task keep the default: a large cache only costs them."""
+    opened and closed per task keep the default: a large cache only costs them.
+    While this process runs a background checkpointer (`start_wal_checkpointer`) the kept
+    connection never checkpoints in a commit (`wal_autocheckpoint = 0`): no request waits
+    for a checkpoint's copy and fsync."""
     if database.obj is not None and not is_postgres():
         database.execute_sql(f"PRAGMA cache_size = -{SERVER_CACHE_KIB}")
+        if _checkpointer is not None:
+            database.execute_sql("PRAGMA wal_autocheckpoint = 0")
+
+
+def start_wal_checkpointer(**options):
+    """SQLite file database: start this process's background WAL checkpointer (idempotent;
+    `options` go to `WalCheckpointer`) and return it; None on PostgreSQL or in memory.
+    Start it before the kept connection opens so `tune_kept_connection` sees it."""
+    global _checkpointer
+    path = _sqlite_file()
+    if path is None:
+        return None
+    if _checkpointer is None:
+        from core.wal_checkpoint import WalCheckpointer
+
+        _checkpointer = WalCheckpointer(path, busy_timeout_s=database.obj.timeout,
+                                        **options).start()
+    return _checkpointer
+
+
+def stop_wal_checkpointer() -> None:
+    """Stop the background checkpointer (after a last checkpoint); commits checkpoint again."""
+    global _checkpointer
+    running, _checkpointer = _checkpointer, None
+    if running is not None:
+        running.stop()
 
 
 @contextlib.contextmanager
@@ -123,44 +154,21 @@ def on_commit(callback) -> None:
         callback()
 
 
-_writer = threading.local()
-QUEUE_POLL = 0.0005  # seconds between tries for the writer queue
+def _sqlite_file() -> str | None:
+    """The bound SQLite database's file path (None for PostgreSQL or an in-memory database)."""
+    path = getattr(database.obj, "database", ":memory:")
+    if is_postgres() or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
 
 
 def _writer_queue():
-    """SQLite: wait for this database's writer queue — an `flock` on `<db>-writer` (one
-    handle per thread) — before BEGIN IMMEDIATE; returns the handle to release. SQLite's own
-    busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so under concurrent web-form
-    posts a waiting writer oversleeps the holder's few milliseconds (p99 in the hundreds of
-    ms, bench/bench_leads_capture.py); here a waiter retries every 0.5 ms. After the busy
-    timeout it stops waiting and lets BEGIN IMMEDIATE report the lock as before."""
-    import fcntl
-    import time
-
-    path = getattr(database.obj, "database", ":memory:")
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    handle = getattr(_writer, "handle", None)
-    if handle is None or handle.name != f"{path}-writer" or _writer.pid != os.getpid():
-        # per thread and per process: a handle inherited over fork shares its lock
-        handle = _writer.handle = open(f"{path}-writer", "ab")  # noqa: SIM115 (kept open)
-        _writer.pid = os.getpid()
-    deadline = time.monotonic() + database.obj.timeout
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(QUEUE_POLL)
+    """The bound database's writer queue before BEGIN IMMEDIATE (None: nothing to queue on)."""
+    path = _sqlite_file()
+    return writer_queue(path, database.obj.timeout) if path else None
 
 
-def _leave_queue(handle) -> None:
-    if handle is not None:
-        import fcntl
-
-        fcntl.flock(handle, fcntl.LOCK_UN)
+_leave_queue = leave_writer_queue
 
 
 class _Atomic:

@@ -1,7 +1,9 @@
 """Appending to the audit chain: `record`, `record_change`, `snapshot`.
 
 An append runs in the caller's transaction (a savepoint inside it, or its own transaction
-when none is open), so the entry commits or rolls back with the change it describes.
+when none is open), so the entry commits or rolls back with the change it describes. On
+PostgreSQL inside an open transaction it takes no savepoint: its only write is one atomic
+statement (`security.audit.append_sql`), so it cannot half-happen.
 
 Serialising the chain: every append first locks the single chain-head row, then reads the
 previous `seq`/`hash` from it, inserts the entry and moves the head.
@@ -22,10 +24,10 @@ short: every audited write in the install queues on it.
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any, Iterable, Mapping
 
-from core.db import atomic, is_postgres
+from core.db import atomic, in_transaction, is_postgres
+from security.audit import append_sql
 from security.audit.chain import (
     GENESIS, entry_hash, mask_sensitive, normalise_details, normalise_time,
 )
@@ -48,26 +50,23 @@ def ensure_head() -> None:
                      hash=last.hash if last else GENESIS).on_conflict_ignore().execute()
 
 
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
-_LOCK_SQL = (f'UPDATE "{AuditHead._meta.table_name}" SET "seq" = "seq" WHERE "id" = ? '
-             'RETURNING "seq", "hash"')
-
-
-def _lock_head() -> AuditHead:
-    """Take the chain lock (see module doc) and return the current head."""
+def _lock_head() -> tuple[int, str]:
+    """Take the chain lock (see module doc) and return the current head's (seq, hash)."""
     for _ in range(2):
-        if is_postgres():
-            head = AuditHead.select().where(AuditHead.id == HEAD_ID).for_update().first()
-        elif _RETURNING:  # the lock and the read in one statement (SQLite ≥ 3.35)
-            rows = AuditHead._meta.database.execute_sql(_LOCK_SQL, (HEAD_ID,)).fetchall()
-            head = AuditHead(id=HEAD_ID, seq=rows[0][0], hash=rows[0][1]) if rows else None
-        else:
-            AuditHead.update(seq=AuditHead.seq).where(AuditHead.id == HEAD_ID).execute()
-            head = AuditHead.get_or_none(AuditHead.id == HEAD_ID)
+        head = append_sql.lock_head()
         if head is not None:
             return head
         ensure_head()
     raise RuntimeError("审计链头缺失 / audit chain head could not be created")
+
+
+def _append(fields: dict) -> AuditEntry:
+    """Lock the head, chain `fields` onto it, insert the entry and move the head."""
+    seq, prev_hash = _lock_head()
+    fields["seq"], fields["prev_hash"] = seq + 1, prev_hash
+    fields["hash"] = entry_hash(fields)
+    pk = append_sql.append(fields)
+    return AuditEntry(id=pk, **fields)
 
 
 def _actor(ctx) -> tuple[int | None, str]:
@@ -93,23 +92,20 @@ def record(ctx, action: str, *, model: str | None = None, res_id: int | None = N
         raise ValueError(f"审计动作名无效 / invalid audit action {action!r}")
     details = normalise_details(mask_sensitive(details, sensitive))
     actor_id, actor_login = _actor(ctx)
+    fields = {
+        "at": normalise_time(ctx.now()),
+        "actor_id": actor_id, "actor_login": actor_login,
+        "action": action, "model": model,
+        "res_id": None if res_id is None else int(res_id),
+        "division_id": division_id if division_id is not None else ctx.division_id,
+        "ip": (ctx.ip or "")[:64], "request_id": (ctx.request_id or "")[:64],
+        "via": (ctx.via or "")[:16],
+        "details": details,
+    }
+    if is_postgres() and in_transaction():
+        return _append(fields)  # one atomic write statement: no savepoint needed
     with atomic():
-        head = _lock_head()
-        fields = {
-            "seq": head.seq + 1,
-            "at": normalise_time(ctx.now()),
-            "actor_id": actor_id, "actor_login": actor_login,
-            "action": action, "model": model,
-            "res_id": None if res_id is None else int(res_id),
-            "division_id": division_id if division_id is not None else ctx.division_id,
-            "ip": (ctx.ip or "")[:64], "request_id": (ctx.request_id or "")[:64],
-            "via": (ctx.via or "")[:16],
-            "details": details, "prev_hash": head.hash,
-        }
-        fields["hash"] = entry_hash(fields)
-        entry = AuditEntry.create(**fields)
-        AuditHead.update(seq=fields["seq"], hash=fields["hash"]).where(
-            AuditHead.id == HEAD_ID).execute()
+        entry = _append(fields)
     return entry
 
 
