@@ -47,14 +47,19 @@ class Run:
     def rate(self, scenario: str, measure: str, base_url: str,
              make: Callable[[int], httpload.Request], *, token: str | None = None,
              baseline: Row | tuple[str, float] | None = None, seconds: float | None = None,
-             key: str | None = None) -> Row:
-        """Measure requests/s of `make(i)` and add the row (kept under `key` if given)."""
+             key: str | None = None, server=None) -> Row:
+        """Measure requests/s of `make(i)` and add the row (kept under `key` if given).
+        With `server` (a `bench.stack.Server`) the row also records that server's CPU
+        seconds over the run (`row.cpu_per_request_ms`, see `per_cpu_second`)."""
+        cpu_before = server.cpu_seconds() if server is not None else 0.0
         stats = httpload.measure(base_url, make, label=measure,
                                  concurrency=self.opts.concurrency,
                                  seconds=seconds or self.opts.seconds,
                                  headers=httpload.bearer(token) if token else None)
         row = self.report.add(scenario, measure, stats.rate, "req/s", stats=stats,
                               baseline=baseline)
+        if server is not None and stats.count:
+            row.cpu_per_request_ms = (server.cpu_seconds() - cpu_before) / stats.count * 1000
         if key:
             self.keep[key] = row
         return row

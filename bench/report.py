@@ -20,6 +20,7 @@ class Row:
     baseline_label: str = ""
     baseline_value: float | None = None
     errors: int = 0
+    cpu_per_request_ms: float | None = None  # the server's CPU per request, when measured
 
     @property
     def ratio(self) -> float | None:

@@ -183,6 +183,26 @@ class Server:
         raise RuntimeError(f"server did not answer {self.health} in {timeout} s:\n"
                            f"{self.log_tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far of every process in the server's group (the
+        leader and forked children; Linux `/proc`) — unlike a rate, it does not depend on what
+        else the host runs, so "requests per server CPU-second" compares fairly under load."""
+        if self.process is None:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.process.pid:  # field 5 of stat: the process group
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

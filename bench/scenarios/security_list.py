@@ -23,15 +23,34 @@ def _check_masked(run: Run) -> None:
 
 def run(run: Run, size: int) -> None:
     label = size_label(size)
+    scenario = f"security@{label}"
     url = run.huike.base_url
     _check_masked(run)
-    bare = run.rate(f"security@{label}", "bare contacts 50 rows JSON", run.bare.base_url,
-                    lambda i: get(f"/bare/contacts?owner={run.org.masked_id}"))
-    admin = run.rate(f"security@{label}", "contacts list 50 (admin)", url,
+    bare = run.rate(scenario, "bare contacts 50 rows JSON", run.bare.base_url,
+                    lambda i: get(f"/bare/contacts?owner={run.org.masked_id}"),
+                    server=run.bare)
+    admin = run.rate(scenario, "contacts list 50 (admin)", url,
                      lambda i: get("/api/v1/contacts?limit=50"), token=run.tokens["admin"],
-                     baseline=bare)
-    restricted = run.rate(f"security@{label}", "contacts list 50 (restricted, masked)", url,
+                     baseline=bare, server=run.huike)
+    restricted = run.rate(scenario, "contacts list 50 (restricted, masked)", url,
                           lambda i: get("/api/v1/contacts?limit=50"),
-                          token=run.tokens["bench_masked"], baseline=admin)
-    run.report.add(f"security@{label}", "contacts list 50 (restricted) vs bare",
+                          token=run.tokens["bench_masked"], baseline=admin, server=run.huike)
+    run.report.add(scenario, "contacts list 50 (restricted) vs bare",
                    restricted.value, "req/s", baseline=bare)
+    per_cpu(run, scenario, bare, admin, restricted)
+
+
+def per_cpu(run: Run, scenario: str, bare, admin, restricted) -> None:
+    """The same comparison in requests per server CPU-second: what each request costs the
+    server, independent of the client and of anything else the host runs (on a 2-core host
+    the load generator shares the CPUs, so req/s moves ±30% from run to run)."""
+    if not all(row.cpu_per_request_ms for row in (bare, admin, restricted)):
+        return
+    rates = {name: 1000 / row.cpu_per_request_ms for name, row in
+             (("bare", bare), ("admin", admin), ("restricted", restricted))}
+    for name in ("bare", "admin"):
+        run.report.add(scenario, f"{name} per server CPU-second", rates[name], "req/CPU-s")
+    for name in ("admin", "bare"):
+        run.report.add(scenario, f"restricted per server CPU-second vs {name}",
+                       rates["restricted"], "req/CPU-s",
+                       baseline=(f"{name} per server CPU-second", rates[name]))
