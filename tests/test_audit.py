@@ -13,6 +13,7 @@ from modules.base.services import create_division
 from security import audit
 from security.audit.chain import GENESIS
 from security.context import Context, system_context
+from security.crypto import active_keyring
 
 
 # ------------------------------------------------------------------ helpers (also used by
@@ -88,13 +89,17 @@ def test_sensitive_values_are_stored_only_as_hashes(install):
                           "changes": {"id_number": {"old": None, "new": "110101199003071234"}}},
                  sensitive={"phone", "id_number"})
     stored = audit.AuditEntry.get()
-    expected = "sha256:" + hashlib.sha256("13800138000".encode()).hexdigest()
+    keyring = active_keyring()
+    expected = "hmac-sha256:" + keyring.index("audit.value", "13800138000")
     assert stored.details["phone"] == expected == audit.hash_value("13800138000")
+    plain = hashlib.sha256("13800138000".encode()).hexdigest()
+    assert plain not in expected  # keyed: guessing numbers and hashing them finds nothing
     assert stored.details["field"] == "phone"
-    assert audit.hash_value(b"\x00\x01") == "sha256:" + hashlib.sha256(b"\x00\x01").hexdigest()
-    assert audit.hash_value(42) == "sha256:" + hashlib.sha256(b"42").hexdigest()
+    assert audit.hash_value(b"\x00\x01") == "hmac-sha256:" + keyring.index("audit.value",
+                                                                         "bytes:0001")
+    assert audit.hash_value(42) == "hmac-sha256:" + keyring.index("audit.value", "42")
     assert stored.details["changes"]["id_number"]["old"] is None
-    assert stored.details["changes"]["id_number"]["new"].startswith("sha256:")
+    assert stored.details["changes"]["id_number"]["new"].startswith("hmac-sha256:")
     raw = database.execute_sql("SELECT details FROM security_audit").fetchone()[0]
     assert "13800138000" not in raw and "110101199003071234" not in raw
     assert audit.verify().ok

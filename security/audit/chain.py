@@ -51,16 +51,24 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 
 
 def hash_value(value: Any) -> str:
-    """`sha256:<hex>` of a sensitive value (bytes as they are, strings by their UTF-8 bytes,
-    others as canonical JSON), so entries show that and when a value changed, and allow
-    comparing it with a known value, without storing it."""
+    """`hmac-sha256:<hex>` of a sensitive value — keyed with the install's blind-index key
+    (`keyring.index`, domain `audit.value`) — so entries show that and when a value changed,
+    and someone holding the keys can check it against a known value, but the value cannot be
+    recovered by hashing guesses: a plain SHA-256 of a mobile number falls to enumerating
+    the ~10^10 numbers of its prefix. Bytes are hashed by their hex, strings as they are,
+    other values as canonical JSON."""
+    from security.crypto import active_keyring
+
     if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
+        text = "bytes:" + bytes(value).hex()
     elif isinstance(value, str):
-        raw = value.encode("utf-8")
+        text = value
     else:
-        raw = canonical_json(normalise_details(value)).encode("utf-8")
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+        text = canonical_json(normalise_details(value))
+    return "hmac-sha256:" + active_keyring().index(VALUE_DOMAIN, text)
+
+
+VALUE_DOMAIN = "audit.value"
 
 
 def _hash_leaves(value: Any) -> Any:

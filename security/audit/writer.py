@@ -86,7 +86,7 @@ def record(ctx, action: str, *, model: str | None = None, res_id: int | None = N
     `action` is one of `KNOWN_ACTIONS` or another lowercase name (`[a-z][a-z0-9_.]*`).
     `model` is the table name and `res_id` the row id the event concerns; `details` is any
     JSON-able value. Values under keys named in `sensitive` (at any depth of `details`) are
-    stored only as `sha256:<hex>` hashes. `division_id` defaults to `ctx.division_id`.
+    stored only as keyed `hmac-sha256:<hex>` hashes. `division_id` defaults to `ctx.division_id`.
     Runs inside the caller's transaction when one is open."""
     if not isinstance(action, str) or not ACTION_PATTERN.match(action):
         raise ValueError(f"审计动作名无效 / invalid audit action {action!r}")
