@@ -81,6 +81,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "leads": {
         "import_max_bytes": 52_428_800,  # larger lead import files are refused (413 / exit 2)
         "import_batch_rows": 2000,  # rows per import transaction (the resume granularity)
+        "import_worker_rows": 10_000,  # rows left from which a worker process prepares batches
     },
 }
 

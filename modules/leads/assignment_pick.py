@@ -103,15 +103,17 @@ def pick(rule: AssignmentRule, facts: Facts) -> int | None:
         members = facts.members.get(rule.id, [])
         return user if user in members and eligible(user, rule, facts) else None
     cursor = facts.cursors[rule.id]
-    order = [u for u in _rotation(facts.members.get(rule.id, []), cursor.last_user)
-             if eligible(u, rule, facts)]
-    if not order:
-        return None
+    rotation = _rotation(facts.members.get(rule.id, []), cursor.last_user)
     if rule.strategy == "least_open":
+        order = [u for u in rotation if eligible(u, rule, facts)]
+        if not order:
+            return None
         fewest = min(facts.open_counts.get(u, 0) for u in order)
         chosen = next(u for u in order if facts.open_counts.get(u, 0) == fewest)
-    else:
-        chosen = order[0]
+    else:  # the first eligible member in rotation order (no need to check the others)
+        chosen = next((u for u in rotation if eligible(u, rule, facts)), None)
+        if chosen is None:
+            return None
     cursor.last_user = chosen
     cursor.assigned += 1
     facts.moved.add(rule.id)

@@ -53,15 +53,15 @@ class Lead(BlindIndexMixin, TimestampedModel):
     email_bidx = BlindIndexField("email", normalise_email)
     wechat = EncryptedCharField(max_length=100, null=True)
     wechat_bidx = BlindIndexField("wechat", normalise_text)
-    source = pw.CharField(max_length=16, default="other", index=True)
+    source = pw.CharField(max_length=16, default="other")  # 10 values: an index would not pay
     campaign = pw.CharField(max_length=100, null=True)
     region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
     industry = pw.CharField(max_length=64, null=True)
     budget = pw.DecimalField(max_digits=16, decimal_places=2, null=True)
     need = pw.TextField(null=True)
-    status = pw.CharField(max_length=16, default="new", index=True)
+    status = pw.CharField(max_length=16, default="new")  # (division, owner, status) below
     lost_reason = pw.CharField(max_length=200, null=True)
-    division = pw.ForeignKeyField(Division, on_delete="RESTRICT")
+    division = pw.ForeignKeyField(Division, on_delete="RESTRICT")  # alone too: id order
     owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     score = pw.IntegerField(default=0, index=True)
     score_breakdown = JSONField(default=list)
@@ -71,7 +71,7 @@ class Lead(BlindIndexMixin, TimestampedModel):
     first_response_due_at = pw.DateTimeField(null=True, index=True)
     first_response_at = pw.DateTimeField(null=True)
     first_response_met = pw.BooleanField(null=True)  # None until decided
-    last_activity_at = pw.DateTimeField(null=True, index=True)
+    last_activity_at = pw.DateTimeField(null=True)  # read through COALESCE: no index use
     escalation_level = pw.IntegerField(default=0)
     status_changed_at = pw.DateTimeField(null=True)
     # public pool
@@ -87,10 +87,13 @@ class Lead(BlindIndexMixin, TimestampedModel):
     # capture
     form_key = pw.CharField(max_length=64, null=True)
     import_key = pw.CharField(max_length=64, null=True, unique=True)  # idempotent re-import
-    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+",
+                                    index=False)  # never queried (users are deactivated)
     custom = JSONField(default=dict)
 
     class Meta:
+        # Only indexes the queries on leads use — each costs every imported row a B-tree
+        # insert (migrations/v1_1_0__lead_index_diet.py: the ones dropped, and why).
         table_name = "leads_lead"
         indexes = ((("division", "owner", "status"), False),)
 

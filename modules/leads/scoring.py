@@ -23,6 +23,7 @@ activities, engagements, and after a rule edit (every open lead, in batches, as 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
@@ -193,13 +194,46 @@ def rescore(ctx, leads) -> dict[int, int]:
 def score_new(ctx, leads: list[Lead]) -> None:
     """Score new leads in memory, before they are inserted (`pipeline.before_insert`): sets
     `score` and `score_breakdown`, and `breakdown_json` — the breakdown as stored — on each
-    instance for the INSERT. New leads have no engagements yet."""
+    instance for the INSERT. New leads have no engagements yet. Leads that already carry a
+    `breakdown_json` were scored ahead (the import's worker process, `score_ahead`) and are
+    left as they are."""
+    leads = [lead for lead in leads if getattr(lead, "breakdown_json", None) is None]
+    if not leads:
+        return
     now = ctx.now()
     memo = Memo(rules_by_division(lead.division_id for lead in leads))
     for lead in leads:
         score, breakdown, text = memo.evaluate(lead, now)
         lead.__data__["score"], lead.__data__["score_breakdown"] = score, breakdown
         lead.breakdown_json = text
+
+
+def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now) -> list[tuple]:
+    """What `score_new` would set on each new lead under `rules` (`rules_by_division`,
+    loaded by the caller), computed without the database — the import's worker process —
+    in a compact form for the trip to the importer: `(score, breakdown JSON template,
+    budget detail or None)`; `restore` turns it into score, breakdown and JSON text. For a
+    new lead the score does not depend on the moment beyond its `created_at`: no
+    engagement, no activity, created now."""
+    memo = Memo(rules)
+    return [memo.ahead(lead, now) for lead in leads]
+
+
+def restore(scored: tuple, cache: dict) -> tuple[int, list, str]:
+    """`(score, breakdown, breakdown JSON)` from `score_ahead`'s form — equal to
+    `Memo.evaluate`'s result. `cache` (one batch's: a few hundred entries) holds each
+    distinct breakdown once: leads with the same breakdown share its list — read-only, as
+    every consumer of a new lead's breakdown treats it (the INSERT writes the JSON)."""
+    score, template, detail = scored
+    found = cache.get((template, detail))
+    if found is None:
+        items = json.loads(template)
+        if detail is not None:
+            items = [dict(item, detail=detail) if item["kind"] == "budget" else item
+                     for item in items]
+        found = cache[(template, detail)] = (
+            items, template if detail is None else template.replace(AMOUNT, detail))
+    return score, found[0], found[1]
 
 
 AMOUNT = "\u2063budget\u2063"  # placeholder of a fired budget rule's detail in cached JSON
@@ -222,7 +256,23 @@ class Memo:
                           for r in group if r.kind == "budget"] for d, group in rules.items()}
         self.found: dict[tuple, tuple[int, list, str | None]] = {}
 
+    def ahead(self, lead: Lead, now: dt.datetime) -> tuple[int, str, str | None]:
+        """`(score, breakdown JSON template, budget detail or None)` (see `restore`)."""
+        (score, _breakdown, text), bands, budget = self._found(lead, now)
+        return score, text, (budget_detail(budget) if any(bands) else None)
+
     def evaluate(self, lead: Lead, now: dt.datetime) -> tuple[int, list, str]:
+        (score, breakdown, text), bands, budget = self._found(lead, now)
+        if not any(bands):
+            return score, [dict(item) for item in breakdown], text
+        detail = budget_detail(budget)  # digits and a point: nothing to escape in JSON
+        breakdown = [dict(item, detail=detail) if item["kind"] == "budget" else dict(item)
+                     for item in breakdown]
+        return score, breakdown, text.replace(AMOUNT, detail)
+
+    def _found(self, lead: Lead, now: dt.datetime) -> tuple[tuple, tuple, Decimal | None]:
+        """The memo entry `(score, breakdown, JSON template)` of the lead's key, its budget
+        bands and budget."""
         data = lead.__data__
         division = data.get("division")
         budget = _decimal(data.get("budget"))
@@ -238,13 +288,7 @@ class Memo:
             template = [dict(item, detail=AMOUNT) if item["kind"] == "budget" else item
                         for item in breakdown]
             found = self.found[key] = (score, breakdown, rawsql.json_text(template))
-        score, breakdown, text = found
-        if not any(bands):
-            return score, [dict(item) for item in breakdown], text
-        detail = budget_detail(budget)  # digits and a point: nothing to escape in JSON
-        breakdown = [dict(item, detail=detail) if item["kind"] == "budget" else dict(item)
-                     for item in breakdown]
-        return score, breakdown, text.replace(AMOUNT, detail)
+        return found, bands, budget
 
 
 BATCH_MEMO = "leads.after_create.batch"

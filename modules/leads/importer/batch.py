@@ -21,10 +21,11 @@ Rows failing validation are reported with every problem and never stop the other
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from modules.leads import pipeline
+from modules.leads import pipeline, scoring
 from modules.leads.importer.crypt import BatchCrypter, channels
 from modules.leads.importer.sql import (InsertPlan, contacts_holding, keys_between,
                                          leads_holding)
@@ -59,10 +60,24 @@ class RunSpec:
 @dataclass
 class Pending:
     number: int
-    cells: list[str]
+    cells: list[str]  # or `pack`ed into one string (from the worker)
     values: dict
     key: str
     indexes: dict = field(default_factory=dict)
+    sealed: dict | None = None  # channel → ciphertext, when encrypted ahead (`seal`)
+    scored: tuple | None = None  # `scoring.score_ahead`'s form, when scored ahead (worker)
+
+
+@dataclass
+class Prepared:
+    """A batch after its CPU-only steps (`prepare`): what `BatchProcessor.handle` takes. The
+    import worker process (`importer.worker`) builds these ahead of the database work."""
+
+    rows: int  # data rows in the batch (valid or not)
+    first: int  # first and last row numbers (the audit record names them)
+    last: int
+    problems: list  # rows failing validation: (number, "error", message, cells)
+    pending: list[Pending]
 
 
 @dataclass
@@ -78,6 +93,26 @@ class Outcome:
     problems: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
 
 
+SEP = "\x1f"  # ASCII unit separator: joins a row's cells for the trip from the worker
+
+
+def pack(cells: list[str]) -> "list[str] | str":
+    """A row's cells as one string (one object to unpickle instead of one a cell) — as
+    they are when a cell holds the separator itself."""
+    joined = SEP.join(cells)
+    return joined if cells and joined.count(SEP) == len(cells) - 1 else cells
+
+
+def unpack(cells: "list[str] | str") -> list[str]:
+    return cells.split(SEP) if cells.__class__ is str else cells
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A datetime as both drivers write it (sqlite3's adapter, psycopg2 / COPY text):
+    `isoformat(" ")` — the same stored value as the datetime itself."""
+    return moment.isoformat(" ")
+
+
 def import_key(file_sha: str, number: int) -> str:
     """The row's idempotence key: the file's sha256 (first 48 hex digits: 192 bits) and the
     row number — the same row of the same file always has the same key. Unlike a hash of
@@ -89,6 +124,75 @@ def import_key(file_sha: str, number: int) -> str:
 
 def _messages(errors: dict) -> str:
     return "; ".join(f"{name}: {message}" for name, message in errors.items())[:500]
+
+
+def clean_rows(spec: RunSpec, refs: Refs, rows, problems: list) -> list[Pending]:
+    """Validate and normalise a batch's rows (no database): the good ones as `Pending`,
+    every bad one appended to `problems` with its messages."""
+    width, mapping, sha = len(spec.headers), spec.mapping, spec.file_sha
+    pending = []
+    for number, cells in rows:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            problems.append((number, "error", EXTRA_CELLS, cells))
+            continue
+        raw = {name: (cells[at] if at < len(cells) else "") for at, name in mapping}
+        values, errors = clean(raw, refs, lenient_source=True)
+        if errors:
+            problems.append((number, "error", _messages(errors), cells))
+            continue
+        pending.append(Pending(number, cells, values, import_key(sha, number)))
+    return pending
+
+
+def seal(pending: list[Pending], specs: list, crypter: BatchCrypter) -> None:
+    """Blind indexes and ciphertexts of the rows' channels, computed ahead (worker process).
+    A value the crypter refuses is left for `BatchProcessor` to encrypt again, so the error
+    surfaces exactly where the inline path raises it."""
+    for p in pending:
+        values, indexes, sealed = p.values, p.indexes, {}
+        for spec in specs:
+            value = values.get(spec.name)
+            indexes[spec.name] = crypter.index(spec, value)
+            try:
+                sealed[spec.name] = crypter.encrypt(spec, value)
+            except ValueError:
+                sealed = None
+                break
+        p.sealed = sealed
+
+
+def prepare(spec: RunSpec, refs: Refs, rows: list, crypter: BatchCrypter | None = None,
+            specs: list | None = None) -> Prepared:
+    """The CPU-only part of a batch: clean every row; with a `crypter`, index and encrypt
+    the channels too (`seal`)."""
+    problems: list = []
+    pending = clean_rows(spec, refs, rows, problems)
+    if crypter is not None:
+        seal(pending, specs, crypter)
+    return Prepared(len(rows), rows[0][0] if rows else 0, rows[-1][0] if rows else 0,
+                    problems, pending)
+
+
+def new_lead(p: Pending, spec: RunSpec, pk: int | None, now) -> Lead:
+    """The new lead as it will be inserted, with every column the pipeline's steps read
+    (scoring's and assignment's `COLUMNS`). Built like a row peewee loads (`__data__`
+    filled directly): `Lead(**values)` costs ~20 setattr calls a row."""
+    values, indexes = p.values, p.indexes
+    lead = Lead.__new__(Lead)
+    lead.__data__ = {
+        "id": pk, "division": spec.division_id, "owner": spec.owner_id, "status": "new",
+        "source": values.get("source", "other"), "budget": values.get("budget"),
+        "hot": False, "created_at": now, "last_activity_at": None,
+        "name": values.get("name"), "company": values.get("company"),
+        "title": values.get("title"), "region": values.get("region"),
+        "industry": values.get("industry"), "need": values.get("need"),
+        "campaign": values.get("campaign"), "mobile_bidx": indexes.get("mobile"),
+        "email_bidx": indexes.get("email"), "wechat_bidx": indexes.get("wechat"),
+        "score": 0, "score_breakdown": [], "first_response_at": None,
+        "first_response_due_at": None, "pool_entered_at": None, "merged_into": None}
+    lead._dirty = set()
+    lead.__rel__ = {}
+    return lead
 
 
 def _fill(into: dict, other: dict) -> list[str]:
@@ -115,21 +219,6 @@ class BatchProcessor:
         self.seen: dict[str, int] = {}  # dry runs only: index → -row number of earlier rows
 
     # ------------------------------------------------------------------ steps
-    def _clean(self, rows, out: Outcome) -> list[Pending]:
-        width, spec, refs = len(self.spec.headers), self.spec, self.refs
-        pending = []
-        for number, cells in rows:
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
-                out.problems.append((number, "error", EXTRA_CELLS, cells))
-                continue
-            raw = {name: (cells[at] if at < len(cells) else "") for at, name in spec.mapping}
-            values, errors = clean(raw, refs, lenient_source=True)
-            if errors:
-                out.problems.append((number, "error", _messages(errors), cells))
-                continue
-            pending.append(Pending(number, cells, values, import_key(spec.file_sha, number)))
-        return pending
-
     def _wanted(self, pending: list[Pending]) -> dict[str, set[str]]:
         wanted = {spec.index_name: set() for spec in self.specs}
         for p in pending:
@@ -179,6 +268,7 @@ class BatchProcessor:
                 out.skipped += 1
             elif earlier is not None:
                 if _fill(earlier.values, p.values):
+                    earlier.sealed = earlier.scored = None  # redone with its new values
                     self._index(earlier, crypter)
                     for index in (v for v in earlier.indexes.values() if v):
                         first.setdefault(index, earlier)
@@ -193,12 +283,13 @@ class BatchProcessor:
 
     def _row(self, p: Pending, crypter: BatchCrypter, template: list) -> list:
         row = template.copy()
-        position, values = self.plan.position, p.values
+        position, values, sealed = self.plan.position, p.values, p.sealed
         for name in STORED:
             if name in values:
                 row[position[name]] = values[name]
         for spec in self.specs:
-            row[position[spec.name]] = crypter.encrypt(spec, values.get(spec.name))
+            row[position[spec.name]] = sealed[spec.name] if sealed is not None else \
+                crypter.encrypt(spec, values.get(spec.name))
             row[position[spec.index_name]] = p.indexes[spec.name]
         row[position["import_key"]] = p.key
         if "source_label" in values:
@@ -206,36 +297,34 @@ class BatchProcessor:
                                                         {"source_label": values["source_label"]})
         return row
 
-    def _with_pipeline(self, row: list, lead: Lead) -> list:
-        """The row with what `pipeline.before_insert` set on its lead (score, owner, clocks)."""
+    def _with_pipeline(self, row: list, lead: Lead, stamps: dict) -> list:
+        """The row with what `pipeline.before_insert` set on its lead (score, owner, clocks).
+        Datetimes go in as the text the driver would make of them (`stamps`: one batch's few
+        distinct values, formatted once instead of once a row)."""
         position, data = self.plan.position, lead.__data__
         for name in PIPELINE_COLUMNS:
             if name in data:
-                row[position[name]] = data[name]
+                value = data[name]
+                if value.__class__ is dt.datetime:
+                    text = stamps.get(value)
+                    if text is None:
+                        text = stamps[value] = stamp(value)
+                    value = text
+                row[position[name]] = value
         text = getattr(lead, "breakdown_json", None)
         row[position["score_breakdown"]] = text if text is not None else \
             self.plan.convert("score_breakdown", data.get("score_breakdown") or [])
         return row
 
-    def _lead(self, p: Pending, pk: int | None, now) -> Lead:
-        """The new lead as it will be inserted, with every column the pipeline's steps read
-        (scoring's and assignment's `COLUMNS`). Built like a row peewee loads (`__data__`
-        filled directly): `Lead(**values)` costs ~20 setattr calls a row."""
-        values, spec, indexes = p.values, self.spec, p.indexes
-        lead = Lead.__new__(Lead)
-        lead.__data__ = {
-            "id": pk, "division": spec.division_id, "owner": spec.owner_id, "status": "new",
-            "source": values.get("source", "other"), "budget": values.get("budget"),
-            "hot": False, "created_at": now, "last_activity_at": None,
-            "name": values.get("name"), "company": values.get("company"),
-            "title": values.get("title"), "region": values.get("region"),
-            "industry": values.get("industry"), "need": values.get("need"),
-            "campaign": values.get("campaign"), "mobile_bidx": indexes.get("mobile"),
-            "email_bidx": indexes.get("email"), "wechat_bidx": indexes.get("wechat"),
-            "score": 0, "score_breakdown": [], "first_response_at": None,
-            "first_response_due_at": None, "pool_entered_at": None, "merged_into": None}
-        lead._dirty = set()
-        lead.__rel__ = {}
+    def _lead(self, p: Pending, pk: int | None, now, breakdowns: dict) -> Lead:
+        """The new lead as it will be inserted (`new_lead`); a row scored ahead by the worker
+        process gets its score and breakdown here (`scoring.score_new` leaves it be; each
+        breakdown template is parsed once a batch: `breakdowns`)."""
+        lead = new_lead(p, self.spec, pk, now)
+        if p.scored is not None:
+            data = lead.__data__
+            data["score"], data["score_breakdown"], lead.breakdown_json = \
+                scoring.restore(p.scored, breakdowns)
         return lead
 
     def _merge_existing(self, merges: dict[int, list[Pending]], out: Outcome) -> None:
@@ -258,17 +347,21 @@ class BatchProcessor:
         out.merged += sum(len(rows) for rows in merges.values())
 
     # ------------------------------------------------------------------ the batch
-    def handle(self, rows: list[tuple[int, list[str]]]) -> Outcome:
-        """Process one batch; in a dry run nothing is written (counts only)."""
-        out = Outcome(rows=len(rows))
+    def handle(self, batch: "Prepared | list[tuple[int, list[str]]]") -> Outcome:
+        """Process one batch — raw `(row number, cells)` rows, or rows already `prepare`d
+        (by the worker process); in a dry run nothing is written (counts only)."""
+        if not isinstance(batch, Prepared):
+            batch = prepare(self.spec, self.refs, batch)
+        out = Outcome(rows=batch.rows, problems=list(batch.problems))
         crypter = BatchCrypter(self.specs)
-        pending = self._clean(rows, out)
+        pending = batch.pending
         out.failed = len(out.problems)
         done = set(keys_between(pending[0].key, pending[-1].key)) if pending else set()
         out.skipped += sum(1 for p in pending if p.key in done)  # imported by an earlier run
         pending = [p for p in pending if p.key not in done]
         for p in pending:
-            self._index(p, crypter)
+            if not p.indexes:
+                self._index(p, crypter)
         inserts, merges = self._dedupe(pending, crypter, out)
         if self.spec.dry_run:
             out.merged += sum(len(r) for r in merges.values())
@@ -278,13 +371,16 @@ class BatchProcessor:
                     self.seen.setdefault(index, -p.number)
             return out
         now = self.ctx.now()
+        at = stamp(now)
         template = self.plan.template({
             "division": self.spec.division_id, "owner": self.spec.owner_id,
             "created_by": self.spec.created_by, "status": "new", "source": "other",
-            "status_changed_at": now, "created_at": now, "updated_at": now})
-        leads = [self._lead(p, None, now) for p in inserts]
+            "status_changed_at": at, "created_at": at, "updated_at": at})
+        breakdowns: dict = {}
+        leads = [self._lead(p, None, now, breakdowns) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
-        self.plan.insert([self._with_pipeline(self._row(p, crypter, template), lead)
+        stamps = {now: at}
+        self.plan.insert([self._with_pipeline(self._row(p, crypter, template), lead, stamps)
                           for p, lead in zip(inserts, leads)])
         if inserts:
             ids = keys_between(inserts[0].key, inserts[-1].key)
@@ -302,6 +398,7 @@ def problem_rows(run_id: int, headers: list[str], out: Outcome) -> list[dict]:
     width = len(headers)
     rows = []
     for number, kind, message, cells in out.problems:
+        cells = unpack(cells)
         raw = {headers[i] if i < width else f"#{i + 1}": cell for i, cell in enumerate(cells)}
         rows.append({"run": run_id, "row": number, "kind": kind, "message": message,
                      "raw": json.dumps(raw, ensure_ascii=False)})
