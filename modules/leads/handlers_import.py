@@ -80,16 +80,9 @@ class ResumeHandler(LeadsApiHandler):
 
 class ErrorsHandler(LeadsApiHandler):
     def get(self, run_id: str) -> None:
-        from modules.leads.importer.report import lines
-        from modules.leads.importer.service import get_run
+        from modules.leads.importer.report import write_csv
 
-        run = get_run(self.ctx, self.pk(run_id))
-        self.set_header("Content-Type", "text/csv; charset=utf-8")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="import-{run.id}-errors.csv"')
-        for chunk in lines(run, self.ctx):
-            self.write(chunk)
-        self.finish()
+        write_csv(self, run_id)
 
 
 class MappingsHandler(LeadsApiHandler):

@@ -86,3 +86,17 @@ def write_report(settings, run: ImportRun) -> Path | None:
         for chunk in lines(run):
             handle.write(chunk)
     return path
+
+
+def write_csv(handler, run_id) -> None:
+    """Answer `handler`'s request with run `run_id`'s error report as a CSV download, under
+    the caller's door (`get_run` is scoped: another's run is 404) — the one body of the API
+    (`/api/v1/leads/imports/<id>/errors`) and the web page (`/leads/import/<id>/errors.csv`)."""
+    from modules.leads.importer.service import get_run
+
+    run = get_run(handler.ctx, handler.pk(run_id))
+    handler.set_header("Content-Type", "text/csv; charset=utf-8")
+    handler.set_header("Content-Disposition", f'attachment; filename="import-{run.id}-errors.csv"')
+    for chunk in lines(run, handler.ctx):
+        handler.write(chunk)
+    handler.finish()

@@ -240,16 +240,9 @@ class ErrorsPage(LeadsPage):
     """`GET /leads/import/<id>/errors.csv`: the run's error report as the caller may see it."""
 
     def get(self, run_id: str) -> None:
-        from modules.leads.importer.report import lines
-        from modules.leads.importer.service import get_run
+        from modules.leads.importer.report import write_csv
 
-        run = get_run(self.ctx, self.pk(run_id))
-        self.set_header("Content-Type", "text/csv; charset=utf-8")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="import-{run.id}-errors.csv"')
-        for chunk in lines(run, self.ctx):
-            self.write(chunk)
-        self.finish()
+        write_csv(self, run_id)
 
 
 def routes() -> list:
