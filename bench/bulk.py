@@ -46,15 +46,25 @@ class Bulk:
     def __init__(self, model, given: Iterable[str], batch: int = 1000):
         from security.crypto import BlindIndexField
 
+        from security.mirrors import ScopeMirrorField, parent_column
+
         given = set(given)
         self.model = model
         self.batch = batch
         self.columns: list[str] = []
         self.plan: list[Callable[[dict], Any]] = []
+        marks: list[str] = []  # each column's value expression
         for field in model._meta.sorted_fields:
             if isinstance(field, pw.AutoField):
                 continue
-            if isinstance(field, BlindIndexField):
+            mark = "%s" if is_postgres() else "?"
+            if isinstance(field, ScopeMirrorField):
+                # the parent's value, read by the INSERT itself: the mirror triggers then
+                # find nothing to correct (no UPDATE per row during a bulk load)
+                fk, parent, column = parent_column(model, field)
+                convert = (lambda row, f=fk: f.db_value(row[f.name]))
+                mark = f'(SELECT "{column}" FROM "{parent}" WHERE "id" = {mark})'
+            elif isinstance(field, BlindIndexField):
                 convert = (lambda row, f=field: f.compute(row.get(f.source)))
             elif field.name in given and type(field) in PASS_THROUGH:
                 convert = operator.itemgetter(field.name)  # the driver adapts it as peewee would
@@ -64,13 +74,14 @@ class Bulk:
                 convert = _constant(field)
             self.columns.append(field.column_name)
             self.plan.append(convert)
+            marks.append(mark)
         table = model._meta.table_name
         names = ", ".join(f'"{c}"' for c in self.columns)
+        self.template = f"({', '.join(marks)})"
         if is_postgres():
             self.sql = f'INSERT INTO "{table}" ({names}) VALUES %s'
         else:
-            marks = ", ".join("?" for _ in self.columns)
-            self.sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+            self.sql = f'INSERT INTO "{table}" ({names}) VALUES {self.template}'
 
     def values(self, row: dict) -> tuple:
         return tuple(convert(row) for convert in self.plan)
@@ -92,7 +103,8 @@ class Bulk:
             cursor = database.cursor()
             if is_postgres():
                 from psycopg2.extras import execute_values
-                execute_values(cursor, self.sql, chunk, page_size=len(chunk))
+                execute_values(cursor, self.sql, chunk, template=self.template,
+                               page_size=len(chunk))
             else:
                 cursor.executemany(self.sql, chunk)
         return len(chunk)

@@ -68,6 +68,16 @@ def _pairs(model) -> tuple[pw.ForeignKeyField, list[tuple[str, str]]]:
     return fk, pairs
 
 
+def parent_column(model, field: pw.Field) -> tuple[pw.ForeignKeyField, str, str]:
+    """`(parent foreign key, parent table, parent column)` that mirror `field` copies (for
+    bulk loaders that write the right value at once instead of having the triggers fix it)."""
+    from security.scopes import scope_columns
+
+    fk = model._meta.fields[model.__scope_parent__]
+    key = next(k for k, f in mirror_fields(model).items() if f is field)
+    return fk, fk.rel_model._meta.table_name, scope_columns(fk.rel_model)[key].column_name
+
+
 def _sqlite_statements(model) -> list[str]:
     fk, pairs = _pairs(model)
     child, parent = model._meta.table_name, fk.rel_model._meta.table_name
