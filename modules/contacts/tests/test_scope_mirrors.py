@@ -116,3 +116,38 @@ def test_backfill_fills_rows_written_before_the_triggers(org):
     Contact.create(account=account, name="新联系人")
     (new,) = Contact.select().where(Contact.name == "新联系人")
     assert _mirrors(new.id) == _account_columns(account.id)
+
+
+def test_upgrade_from_1_0_0_adds_fills_and_guards_the_mirrors(org, install):
+    """An install made before the mirrors (contacts 1.0.0: no columns, index or triggers)
+    upgrades to the same schema as a fresh one, with every existing contact filled."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from core.migrate import migrate_all
+    from core.models import InstalledModule
+
+    account = _account(org, "rep1", "老客户")
+    old = Contact.create(account=account, name="老联系人")
+    table = Contact._meta.table_name
+    fresh_indexes = {i.name for i in database.get_indexes(table)}
+    for statement in ('DROP TRIGGER IF EXISTS "contacts_contact_mirror_ins"',
+                      'DROP TRIGGER IF EXISTS "contacts_contact_mirror_upd"',
+                      'DROP TRIGGER IF EXISTS "contacts_contact_mirror_push"',
+                      'DROP TRIGGER IF EXISTS "contacts_contact_mirror_pull" ON "contacts_contact"',
+                      'DROP TRIGGER IF EXISTS "contacts_contact_mirror_push" ON "contacts_account"',
+                      'DROP INDEX IF EXISTS "contacts_contact_account_division_id_account_owner_id"'):
+        try:
+            with atomic():
+                database.execute_sql(statement)
+        except Exception:  # the other backend's spelling
+            pass
+    migrator = SchemaMigrator.from_database(database.obj)
+    with atomic():
+        migrate(*[migrator.drop_column(table, name) for name in MIRRORS])
+    assert not set(MIRRORS) & {c.name for c in database.get_columns(table)}
+    InstalledModule.update(version="1.0.0").where(InstalledModule.name == "contacts").execute()
+    assert dict(migrate_all(install.registry))["contacts"] == "upgraded 1.0.0 -> 1.1.0"
+    assert {i.name for i in database.get_indexes(table)} == fresh_indexes
+    assert _mirrors(old.id) == _account_columns(account.id)
+    Account.update(owner=org.users["rep2"]).where(Account.id == account.id).execute()
+    assert _mirrors(old.id)[0] == org.id("rep2")  # the triggers are back
