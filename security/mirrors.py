@@ -30,6 +30,8 @@ door (`security.fields` rules them hidden).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import peewee as pw
 
 from core.db import database, is_postgres
@@ -57,15 +59,28 @@ def mirror_fields(model) -> dict[str, pw.Field]:
     return found
 
 
-def _pairs(model) -> tuple[pw.ForeignKeyField, list[tuple[str, str]]]:
-    """The parent foreign key and `(child mirror column, parent column)` pairs."""
+@dataclass(frozen=True)
+class _Names:
+    """The SQL names every mirror statement is built from (quoted where they are lists)."""
+
+    child: str  # the child's table
+    parent: str  # the parent's table
+    fk: str  # the child's column holding the parent id
+    pairs: tuple[tuple[str, str], ...]  # (child mirror column, parent column)
+
+    def columns(self, side: int, prefix: str = "") -> str:
+        """`"a", "b"` of the child's (side 0) or parent's (side 1) columns, `prefix`ed."""
+        return ", ".join(f'{prefix}"{pair[side]}"' for pair in self.pairs)
+
+
+def _names(model) -> _Names:
     from security.scopes import scope_columns
 
     fk = model._meta.fields[model.__scope_parent__]
     parent_columns = scope_columns(fk.rel_model)
-    pairs = [(field.column_name, parent_columns[key].column_name)
-             for key, field in mirror_fields(model).items()]
-    return fk, pairs
+    pairs = tuple((field.column_name, parent_columns[key].column_name)
+                  for key, field in mirror_fields(model).items())
+    return _Names(model._meta.table_name, fk.rel_model._meta.table_name, fk.column_name, pairs)
 
 
 def parent_column(model, field: pw.Field) -> tuple[pw.ForeignKeyField, str, str]:
@@ -79,49 +94,41 @@ def parent_column(model, field: pw.Field) -> tuple[pw.ForeignKeyField, str, str]
 
 
 def _sqlite_statements(model) -> list[str]:
-    fk, pairs = _pairs(model)
-    child, parent = model._meta.table_name, fk.rel_model._meta.table_name
-    mine = ", ".join(f'"{c}"' for c, _ in pairs)
-    theirs = ", ".join(f'"{p}"' for _, p in pairs)
-    new_theirs = ", ".join(f'NEW."{p}"' for _, p in pairs)
-    copy = (f'UPDATE "{child}" SET ({mine}) = (SELECT {theirs} FROM "{parent}" '
-            f'WHERE "id" = NEW."{fk.column_name}") WHERE "id" = NEW."id";')
-    new_mine = ", ".join(f'NEW."{c}"' for c, _ in pairs)
-    stale = (f'WHEN ({new_mine}) IS NOT (SELECT {theirs} FROM "{parent}" '
-             f'WHERE "id" = NEW."{fk.column_name}")')
-    watched = ", ".join(f'"{p}"' for _, p in pairs)
+    n = _names(model)
+    mine, theirs = n.columns(0), n.columns(1)
+    parent_row = f'(SELECT {theirs} FROM "{n.parent}" WHERE "id" = NEW."{n.fk}")'
+    copy = f'UPDATE "{n.child}" SET ({mine}) = {parent_row} WHERE "id" = NEW."id";'
+    stale = f'WHEN ({n.columns(0, "NEW.")}) IS NOT {parent_row}'
     return [
-        f'CREATE TRIGGER IF NOT EXISTS "{child}_mirror_ins" AFTER INSERT ON "{child}" '
+        f'CREATE TRIGGER IF NOT EXISTS "{n.child}_mirror_ins" AFTER INSERT ON "{n.child}" '
         f"{stale} BEGIN {copy} END",
-        f'CREATE TRIGGER IF NOT EXISTS "{child}_mirror_upd" AFTER UPDATE OF '
-        f'"{fk.column_name}", {mine} ON "{child}" {stale} BEGIN {copy} END',
-        f'CREATE TRIGGER IF NOT EXISTS "{child}_mirror_push" AFTER UPDATE OF {watched} '
-        f'ON "{parent}" BEGIN UPDATE "{child}" SET ({mine}) = ({new_theirs}) '
-        f'WHERE "{fk.column_name}" = NEW."id"; END',
+        f'CREATE TRIGGER IF NOT EXISTS "{n.child}_mirror_upd" AFTER UPDATE OF '
+        f'"{n.fk}", {mine} ON "{n.child}" {stale} BEGIN {copy} END',
+        f'CREATE TRIGGER IF NOT EXISTS "{n.child}_mirror_push" AFTER UPDATE OF {theirs} '
+        f'ON "{n.parent}" BEGIN UPDATE "{n.child}" SET ({mine}) = ({n.columns(1, "NEW.")}) '
+        f'WHERE "{n.fk}" = NEW."id"; END',
     ]
 
 
 def _postgres_statements(model) -> list[str]:
-    fk, pairs = _pairs(model)
-    child, parent = model._meta.table_name, fk.rel_model._meta.table_name
-    theirs = ", ".join(f'"{p}"' for _, p in pairs)
-    into = ", ".join(f'NEW."{c}"' for c, _ in pairs)
-    clear = " ".join(f'NEW."{c}" := NULL;' for c, _ in pairs)
-    changed = " OR ".join(f'OLD."{p}" IS DISTINCT FROM NEW."{p}"' for _, p in pairs)
-    assign = ", ".join(f'"{c}" = NEW."{p}"' for c, p in pairs)
-    pull, push = f"{child}_mirror_pull", f"{child}_mirror_push"
+    n = _names(model)
+    clear = " ".join(f'NEW."{c}" := NULL;' for c, _ in n.pairs)
+    changed = " OR ".join(f'OLD."{p}" IS DISTINCT FROM NEW."{p}"' for _, p in n.pairs)
+    assign = ", ".join(f'"{c}" = NEW."{p}"' for c, p in n.pairs)
+    pull, push = f"{n.child}_mirror_pull", f"{n.child}_mirror_push"
     return [
         f'CREATE OR REPLACE FUNCTION "{pull}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN '
-        f'SELECT {theirs} INTO {into} FROM "{parent}" WHERE "id" = NEW."{fk.column_name}" '
-        f"FOR SHARE; IF NOT FOUND THEN {clear} END IF; RETURN NEW; END $$",
-        f'DROP TRIGGER IF EXISTS "{pull}" ON "{child}"',
-        f'CREATE TRIGGER "{pull}" BEFORE INSERT OR UPDATE ON "{child}" '
+        f'SELECT {n.columns(1)} INTO {n.columns(0, "NEW.")} FROM "{n.parent}" '
+        f'WHERE "id" = NEW."{n.fk}" FOR SHARE; IF NOT FOUND THEN {clear} END IF; '
+        f"RETURN NEW; END $$",
+        f'DROP TRIGGER IF EXISTS "{pull}" ON "{n.child}"',
+        f'CREATE TRIGGER "{pull}" BEFORE INSERT OR UPDATE ON "{n.child}" '
         f'FOR EACH ROW EXECUTE FUNCTION "{pull}"()',
         f'CREATE OR REPLACE FUNCTION "{push}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN '
-        f'IF {changed} THEN UPDATE "{child}" SET {assign} '
-        f'WHERE "{fk.column_name}" = NEW."id"; END IF; RETURN NULL; END $$',
-        f'DROP TRIGGER IF EXISTS "{push}" ON "{parent}"',
-        f'CREATE TRIGGER "{push}" AFTER UPDATE ON "{parent}" '
+        f'IF {changed} THEN UPDATE "{n.child}" SET {assign} '
+        f'WHERE "{n.fk}" = NEW."id"; END IF; RETURN NULL; END $$',
+        f'DROP TRIGGER IF EXISTS "{push}" ON "{n.parent}"',
+        f'CREATE TRIGGER "{push}" AFTER UPDATE ON "{n.parent}" '
         f'FOR EACH ROW EXECUTE FUNCTION "{push}"()',
     ]
 
@@ -135,11 +142,8 @@ def install_triggers(model) -> None:
 
 def backfill(model) -> int:
     """Copy the parents' current values into every row's mirrors (after adding them)."""
-    fk, pairs = _pairs(model)
-    child, parent = model._meta.table_name, fk.rel_model._meta.table_name
-    mine = ", ".join(f'"{c}"' for c, _ in pairs)
-    theirs = ", ".join(f'"{p}"' for _, p in pairs)
+    n = _names(model)
     cursor = database.execute_sql(
-        f'UPDATE "{child}" SET ({mine}) = (SELECT {theirs} FROM "{parent}" '
-        f'WHERE "{parent}"."id" = "{child}"."{fk.column_name}")')
+        f'UPDATE "{n.child}" SET ({n.columns(0)}) = (SELECT {n.columns(1)} FROM "{n.parent}" '
+        f'WHERE "{n.parent}"."id" = "{n.child}"."{n.fk}")')
     return cursor.rowcount
