@@ -121,15 +121,17 @@ def place_new(ctx, leads: list[Lead]) -> None:
     with transaction():
         owners = _choose(ctx, targets)
     policies = sla_policies(lead.division_id for lead in targets)
+    dues = {division: now + dt.timedelta(minutes=policy.first_response_minutes)
+            for division, policy in policies.items()}  # one deadline per division a batch
     placed = []
     for lead, owner in zip(targets, owners):
         data = lead.__data__
         if owner is None:
             data["pool_entered_at"] = now
             continue
-        due = now + dt.timedelta(minutes=policies[lead.division_id].first_response_minutes)
         data.update(owner=owner, assigned_at=now, escalation_level=0, pool_entered_at=None,
-                    protected_until=None, first_response_due_at=due, first_response_met=None)
+                    protected_until=None, first_response_due_at=dues[data["division"]],
+                    first_response_met=None)
         placed.append(lead)
     ctx.cache[PLACED] = placed
 

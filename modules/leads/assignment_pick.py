@@ -60,11 +60,23 @@ class Facts:
     open_counts: dict[int, int] = field(default_factory=dict)
     cursors: dict[int, AssignmentCursor] = field(default_factory=dict)
     moved: set[int] = field(default_factory=set)  # rule ids whose cursor moved
+    hours_open: dict = field(default_factory=dict)  # id(working hours) → inside them now?
+
+    def open_now(self, hours: dict | None) -> bool:
+        """Is `now` inside these working hours — worked out once per batch for each rule's
+        or user's hours (`now` is the batch's), not once per lead."""
+        if not hours:
+            return True
+        key = id(hours)
+        found = self.hours_open.get(key)
+        if found is None:
+            found = self.hours_open[key] = (within(hours, self.now, self.zone), hours)
+        return found[0]
 
 
 # ------------------------------------------------------------------ matching (pure)
 def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
-    match, data = rule.match or {}, lead.__data__
+    match, data = rule.__data__.get("match") or {}, lead.__data__
     if match.get("region") and facts.region_codes.get(data.get("region")) not in match["region"]:
         return False
     if match.get("industry") and data.get("industry") not in match["industry"]:
@@ -76,16 +88,16 @@ def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
         return False
     if match.get("score_max") is not None and score > match["score_max"]:
         return False
-    return within(rule.working_hours, facts.now, facts.zone)
+    return facts.open_now(rule.__data__.get("working_hours"))
 
 
 def eligible(user_id: int, rule: AssignmentRule, facts: Facts) -> bool:
     cap_row = facts.caps.get(user_id)
-    caps = [c for c in (rule.max_open, cap_row.max_open if cap_row else None) if c is not None]
+    caps = [c for c in (rule.__data__.get("max_open"), cap_row.max_open if cap_row else None)
+            if c is not None]
     if caps and facts.open_counts.get(user_id, 0) >= min(caps):
         return False
-    hours = cap_row.working_hours if cap_row else None
-    return within(hours, facts.now, facts.zone)
+    return facts.open_now(cap_row.working_hours if cap_row else None)
 
 
 def _rotation(members: list[int], last_user: int | None) -> list[int]:
@@ -98,13 +110,15 @@ def _rotation(members: list[int], last_user: int | None) -> list[int]:
 
 def pick(rule: AssignmentRule, facts: Facts) -> int | None:
     """The user `rule` gives its next lead to (None: nobody eligible); moves the cursor."""
-    if rule.strategy == "named_user":
-        user = rule.named_user_id
-        members = facts.members.get(rule.id, [])
+    data = rule.__data__  # read directly: this runs once per imported lead
+    rule_id, strategy = data["id"], data["strategy"]
+    if strategy == "named_user":
+        user = data.get("named_user")
+        members = facts.members.get(rule_id, [])
         return user if user in members and eligible(user, rule, facts) else None
-    cursor = facts.cursors[rule.id]
-    rotation = _rotation(facts.members.get(rule.id, []), cursor.last_user)
-    if rule.strategy == "least_open":
+    cursor = facts.cursors[rule_id].__data__
+    rotation = _rotation(facts.members.get(rule_id, []), cursor.get("last_user"))
+    if strategy == "least_open":
         order = [u for u in rotation if eligible(u, rule, facts)]
         if not order:
             return None
@@ -114,9 +128,9 @@ def pick(rule: AssignmentRule, facts: Facts) -> int | None:
         chosen = next((u for u in rotation if eligible(u, rule, facts)), None)
         if chosen is None:
             return None
-    cursor.last_user = chosen
-    cursor.assigned += 1
-    facts.moved.add(rule.id)
+    cursor["last_user"] = chosen  # written back by `save_cursors`
+    cursor["assigned"] = (cursor.get("assigned") or 0) + 1
+    facts.moved.add(rule_id)
     return chosen
 
 

@@ -222,18 +222,18 @@ def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now) -> 
 def restore(scored: tuple, cache: dict) -> tuple[int, list, str]:
     """`(score, breakdown, breakdown JSON)` from `score_ahead`'s form — equal to
     `Memo.evaluate`'s result. `cache` (one batch's: a few hundred entries) holds each
-    distinct breakdown once: leads with the same breakdown share its list — read-only, as
-    every consumer of a new lead's breakdown treats it (the INSERT writes the JSON)."""
+    distinct template parsed once: leads with the same template share its list — read-only,
+    as every consumer of a new lead's breakdown treats it (the INSERT writes the JSON) — and
+    a fired budget rule's amount goes into a copy of the list, not through the JSON parser
+    (half the rows have a budget: parsing per amount was 8 µs of an imported row)."""
     score, template, detail = scored
-    found = cache.get((template, detail))
-    if found is None:
-        items = json.loads(template)
-        if detail is not None:
-            items = [dict(item, detail=detail) if item["kind"] == "budget" else item
-                     for item in items]
-        found = cache[(template, detail)] = (
-            items, template if detail is None else template.replace(AMOUNT, detail))
-    return score, found[0], found[1]
+    items = cache.get(template)
+    if items is None:
+        items = cache[template] = json.loads(template)  # parsed once per distinct template
+    if detail is None:
+        return score, items, template
+    return (score, [dict(item, detail=detail) if item["kind"] == "budget" else item
+                    for item in items], template.replace(AMOUNT, detail))
 
 
 AMOUNT = "\u2063budget\u2063"  # placeholder of a fired budget rule's detail in cached JSON

@@ -67,7 +67,8 @@ class Org:
 
 def extra_config(max_bytes: int = 52_428_800) -> dict:
     return {"modules": {"enabled": MODULES},
-            "leads": {"import_max_bytes": max_bytes, "import_batch_rows": 50}}
+            "leads": {"import_max_bytes": max_bytes, "import_batch_rows": 50,
+                      "import_commit_rows": 100}}  # SQLite: batches commit in groups
 
 
 @pytest.fixture
