@@ -16,7 +16,9 @@ assignment rule, and a generated GBK-free UTF-8 CSV: messy phone spellings (`+86
 malformed rows (bad phone or e-mail). Beside wall-clock rows/s the table gives CPU seconds of
 the importing process, of the import's worker process (`importer.worker`: reading, cleaning,
 encryption) and of the PostgreSQL backend serving the import (read from /proc when the server
-runs on this host) — on a shared host the CPU figures are the steadier ones.
+runs on this host) — on a shared host the CPU figures are the steadier ones. "floor" is the
+database alone writing the same finished rows again into an empty copy of the lead table with
+its indexes, batched and committed like the import (`floor_insert`): no importer can beat it.
 Goals: ≥ 20k rows/s on SQLite, ≥ 10k on PostgreSQL, ≥ 0.5 × bare.
 """
 from __future__ import annotations
@@ -164,6 +166,37 @@ def bare_insert(rows: list[list[str]], batch: int) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
+def floor_insert(batch: int, group: int) -> float:
+    """rows/s of writing the import's finished rows once more, in SQL alone (no Python per
+    row), into an empty copy of `leads_lead` with the same indexes, `batch` rows a statement
+    and `group` rows a commit like the import: what the database itself allows for these
+    rows and indexes on this host — the ceiling of any importer."""
+    from core.db import atomic, database, is_postgres
+
+    table, copy = "leads_lead", "bench_floor_lead"
+    if is_postgres():
+        database.execute_sql(f'CREATE TABLE "{copy}" (LIKE "{table}" INCLUDING ALL)')
+    else:
+        database.execute_sql(f'CREATE TABLE "{copy}" AS SELECT * FROM "{table}" WHERE 0')
+        for (sql,) in database.execute_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL", (table,)).fetchall():
+            database.execute_sql(sql.replace(f'"{table}_', f'"{copy}_')
+                                 .replace(f'ON "{table}"', f'ON "{copy}"'))
+    ids = [row[0] for row in database.execute_sql(f'SELECT "id" FROM "{table}" ORDER BY "id"')]
+    p = database.param
+    sql = (f'INSERT INTO "{copy}" SELECT * FROM "{table}" WHERE "id" >= {p} AND "id" <= {p}')
+    started = time.perf_counter()
+    for first in range(0, len(ids), group):
+        with atomic():
+            for at in range(first, min(first + group, len(ids)), batch):
+                chunk = ids[at:at + batch]
+                database.execute_sql(sql, (chunk[0], chunk[-1]))
+    seconds = time.perf_counter() - started
+    database.execute_sql(f'DROP TABLE "{copy}"')
+    return len(ids) / seconds
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -188,7 +221,7 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
     from core.db import database
     from modules.leads import pipeline as post_create
     from modules.leads.importer import service
-    from modules.leads.importer.run import execute
+    from modules.leads.importer.run import commit_rows, execute
     from modules.leads.models import Lead
     from security.context import system_context
 
@@ -212,10 +245,12 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
         server = None if server is None else (server_cpu() or server) - server
         assigned = Lead.select().where(Lead.owner.is_null(False)).count()
         bare = bare_insert(data, batch)
+        floor = floor_insert(batch, commit_rows(registry.settings, batch))
         post_create.steps = saved_steps
         return {"backend": ("PostgreSQL" if database_url else "SQLite")
                 + ("" if pipeline else " (no score/assign)"), "rows": rows,
-                "import": rows / seconds, "bare": bare, "seconds": seconds, "cpu": cpu,
+                "import": rows / seconds, "bare": bare, "floor": floor, "seconds": seconds,
+                "cpu": cpu,
                 "worker": worker, "server": server, "created": result.created,
                 "skipped": result.skipped, "failed": result.failed, "assigned": assigned}
     finally:
@@ -224,6 +259,7 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
 
 
 HEAD = (f"{'backend':<20} {'rows':>9} {'import rows/s':>13} {'bare rows/s':>11} {'ratio':>5} "
+        f"{'floor rows/s':>12} "
         f"{'seconds':>7} {'CPU s: import':>13} {'worker':>6} {'server':>6}  "
         f"created / skipped / failed / assigned")
 
@@ -231,7 +267,8 @@ HEAD = (f"{'backend':<20} {'rows':>9} {'import rows/s':>13} {'bare rows/s':>11} 
 def line(r: dict) -> str:
     server = "-" if r["server"] is None else f"{r['server']:.1f}"
     return (f"{r['backend']:<20} {r['rows']:>9,} {r['import']:>13,.0f} {r['bare']:>11,.0f} "
-            f"{r['import'] / r['bare']:>5.2f} {r['seconds']:>7.1f} {r['cpu']:>13.1f} "
+            f"{r['import'] / r['bare']:>5.2f} {r['floor']:>12,.0f} "
+            f"{r['seconds']:>7.1f} {r['cpu']:>13.1f} "
             f"{r['worker']:>6.1f} {server:>6}  {r['created']:,} / {r['skipped']:,} / "
             f"{r['failed']:,} / {r['assigned']:,}")
 
