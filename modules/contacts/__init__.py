@@ -75,10 +75,13 @@ def register_menus():
 
 @hookimpl
 def on_install(registry, manifest):
-    """The triggers keeping contacts' mirrors of their account's scope columns."""
+    """The triggers keeping contacts' mirrors of their account's scope columns; hash
+    indexes for the blind indexes on PostgreSQL (`security.crypto.blind.hash_indexes`)."""
     from modules.contacts.models import Contact
+    from security.crypto.blind import hash_indexes
     from security.mirrors import install_triggers
     install_triggers(Contact)
+    hash_indexes(Contact)
 
 
 @hookimpl

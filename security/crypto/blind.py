@@ -91,6 +91,35 @@ def blind_index_for(field: pw.Field, value) -> str:
     return NO_MATCH if digest is None else digest
 
 
+def hash_indexes(model) -> list[str]:
+    """PostgreSQL: make the model's blind-index indexes hash indexes (same names); returns
+    the ones converted. Blind indexes are only ever compared for equality — one value or a
+    batch's `IN (…)` list, never ranges or order — and a hash index answers that from a
+    4-byte hash: an import batch's 2,000-value duplicate lookup at 1M rows took 25 ms instead
+    of the B-tree's 48 ms and COPY into the table went 31k → 46k rows/s (`bench/`), the
+    64-character keys no longer spread over a B-tree's pages. SQLite has no hash index:
+    nothing to do. Idempotent (module install and upgrade hooks call it)."""
+    from core.db import database, is_postgres
+
+    if not is_postgres():
+        return []
+    table, converted = model._meta.table_name, []
+    for field in _indexes(model):
+        if not field.index:
+            continue
+        name = f"{table}_{field.column_name}"
+        found = database.execute_sql(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname = %s", (name,)).fetchone()
+        if found is not None and " USING hash " in found[0]:
+            continue
+        database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+        database.execute_sql(f'CREATE INDEX "{name}" ON "{table}" USING hash '
+                             f'("{field.column_name}")')
+        converted.append(name)
+    return converted
+
+
 def _indexes(model) -> list[BlindIndexField]:
     return [f for f in model._meta.sorted_fields if isinstance(f, BlindIndexField)]
 

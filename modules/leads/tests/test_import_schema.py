@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from core.db import database
+from core.db import database, is_postgres
 from core.migrate import migrate_all
 from core.models import InstalledModule
 from modules.leads.models import Lead
@@ -38,6 +38,43 @@ def test_fresh_and_upgraded_installs_have_the_same_lead_indexes(install):
         database.execute_sql(f'CREATE INDEX "{name}" ON "{Lead._meta.table_name}" ("{column}")')
     InstalledModule.update(version="1.0.0").where(InstalledModule.name == "leads").execute()
     assert indexes() == fresh | set(OLD)
-    assert dict(migrate_all(install.registry))["leads"] == "upgraded 1.0.0 -> 1.1.0"
+    assert dict(migrate_all(install.registry))["leads"] == "upgraded 1.0.0 -> 1.2.0"
     assert indexes() == fresh
-    assert InstalledModule.get(InstalledModule.name == "leads").version == "1.1.0"
+    assert InstalledModule.get(InstalledModule.name == "leads").version == "1.2.0"
+
+
+def _methods() -> dict[str, str]:
+    """Index name → access method of the lead and contact blind indexes (PostgreSQL)."""
+    rows = database.execute_sql(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname LIKE %s", ("%\\_bidx",)).fetchall()
+    return {name: ("hash" if " USING hash " in text else "btree") for name, text in rows}
+
+
+BIDX = {"leads_lead_mobile_bidx", "leads_lead_email_bidx", "leads_lead_wechat_bidx",
+        "contacts_contact_mobile_bidx", "contacts_contact_phone_bidx",
+        "contacts_contact_email_bidx", "contacts_contact_wechat_bidx"}
+
+
+def test_blind_indexes_are_hash_indexes_on_postgresql_fresh_and_upgraded(org):
+    from modules.contacts.models import Contact
+    from security.crypto.blind import hash_indexes
+
+    if not is_postgres():  # SQLite has no hash index: the B-trees stay, nothing to convert
+        assert hash_indexes(Lead) == hash_indexes(Contact) == []
+        assert {"leads_lead_mobile_bidx", "leads_lead_email_bidx"} <= indexes()
+        return
+    assert _methods() == {name: "hash" for name in BIDX}  # fresh install
+    for name in BIDX:  # the 1.1.0 schema: B-trees
+        table, column = name.split("_", 2)[:2], name.split("_", 2)[2]
+        database.execute_sql(f'DROP INDEX "{name}"')
+        database.execute_sql(f'CREATE INDEX "{name}" ON "{"_".join(table)}" ("{column}")')
+    InstalledModule.update(version="1.1.0").where(
+        InstalledModule.name.in_(["leads", "contacts"])).execute()
+    assert set(_methods().values()) == {"btree"}
+    assert dict(migrate_all(org.registry))["leads"] == "upgraded 1.1.0 -> 1.2.0"
+    assert _methods() == {name: "hash" for name in BIDX}
+    assert hash_indexes(Lead) == hash_indexes(Contact) == []  # idempotent
+    lead = Lead.create(division=org.divisions["IA"].id, name="王芳",
+                       mobile="+86 138-0013-8000")
+    assert Lead.get(Lead.mobile_bidx.matches("13800138000")).id == lead.id
