@@ -286,14 +286,19 @@ def _commit_group(ctx, run: ImportRun, token: str, processor: BatchProcessor, ba
                   group: int) -> int:
     """Commit the next batches — one, or on SQLite several up to `group` rows — in one
     transaction with the run's counters; the rows taken (0: no batch left). Resume and
-    idempotence are unchanged: a crash loses the whole uncommitted group, counters too."""
+    idempotence are unchanged: a crash loses the whole uncommitted group, counters too.
+    The group's first batch is awaited before the transaction begins (no write lock held
+    while the worker process prepares it)."""
+    batch = next(batches, None)
+    if batch is None:
+        return 0
     taken, started = 0, time.monotonic()
     with atomic():
-        while taken < group and time.monotonic() - started < GROUP_SECONDS:
-            batch = next(batches, None)
-            if batch is None:
-                break
+        while batch is not None:
             taken += _commit(ctx, run, token, processor, batch)["rows"]
+            if taken >= group or time.monotonic() - started >= GROUP_SECONDS:
+                break
+            batch = next(batches, None)
     return taken
 
 
