@@ -66,9 +66,9 @@ def test_blind_indexes_are_hash_indexes_on_postgresql_fresh_and_upgraded(org):
         return
     assert _methods() == {name: "hash" for name in BIDX}  # fresh install
     for name in BIDX:  # the 1.1.0 schema: B-trees
-        table, column = name.split("_", 2)[:2], name.split("_", 2)[2]
+        module, model, column = name.split("_", 2)
         database.execute_sql(f'DROP INDEX "{name}"')
-        database.execute_sql(f'CREATE INDEX "{name}" ON "{"_".join(table)}" ("{column}")')
+        database.execute_sql(f'CREATE INDEX "{name}" ON "{module}_{model}" ("{column}")')
     InstalledModule.update(version="1.1.0").where(
         InstalledModule.name.in_(["leads", "contacts"])).execute()
     assert set(_methods().values()) == {"btree"}
