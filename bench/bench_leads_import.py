@@ -170,8 +170,10 @@ def floor_insert(batch: int, group: int) -> float:
     """rows/s of writing the import's finished rows once more, in SQL alone (no Python per
     row), into an empty copy of `leads_lead` with the same indexes, `batch` rows a statement
     and `group` rows a commit like the import: what the database itself allows for these
-    rows and indexes on this host — the ceiling of any importer."""
+    rows and indexes on this host — the ceiling of any importer. With the import's connection
+    settings (`bulk_session`: on SQLite its 256 MB page cache)."""
     from core.db import atomic, database, is_postgres
+    from modules.leads.importer.run import bulk_session
 
     table, copy = "leads_lead", "bench_floor_lead"
     if is_postgres():
@@ -187,11 +189,12 @@ def floor_insert(batch: int, group: int) -> float:
     p = database.param
     sql = (f'INSERT INTO "{copy}" SELECT * FROM "{table}" WHERE "id" >= {p} AND "id" <= {p}')
     started = time.perf_counter()
-    for first in range(0, len(ids), group):
-        with atomic():
-            for at in range(first, min(first + group, len(ids)), batch):
-                chunk = ids[at:at + batch]
-                database.execute_sql(sql, (chunk[0], chunk[-1]))
+    with bulk_session():
+        for first in range(0, len(ids), group):
+            with atomic():
+                for at in range(first, min(first + group, len(ids)), batch):
+                    chunk = ids[at:at + batch]
+                    database.execute_sql(sql, (chunk[0], chunk[-1]))
     seconds = time.perf_counter() - started
     database.execute_sql(f'DROP TABLE "{copy}"')
     return len(ids) / seconds

@@ -1,6 +1,7 @@
 """Blind indexes: a searchable companion column for an encrypted one.
 
-The companion stores hex HMAC-SHA256(index key, domain || normalised value) — equal inputs give
+The companion stores HMAC-SHA256(index key, domain || normalised value) cut to 64 bits (16 hex
+characters, `keyring.INDEX_HEX_CHARS`) — equal inputs give
 equal indexes, so equality search and duplicate detection work, yet the column reveals nothing
 without the index key (a separate data key from the encryption key).
 
@@ -23,9 +24,10 @@ from __future__ import annotations
 import peewee as pw
 
 from security.crypto.binding import active_keyring
+from security.crypto.keyring import INDEX_HEX_CHARS
 from security.crypto.normalise import Normaliser, normalise_text
 
-NO_MATCH = ""  # never equal to a stored index (64 hex characters or NULL)
+NO_MATCH = ""  # never equal to a stored index (16 hex characters or NULL)
 
 
 def blind_index(value, normalise: Normaliser = normalise_text, domain: str | None = None):
@@ -50,7 +52,7 @@ class BlindIndexField(pw.CharField):
         self.normalise = normalise
         self._domain = domain
         kwargs["null"] = True
-        super().__init__(max_length=64, index=index, **kwargs)
+        super().__init__(max_length=INDEX_HEX_CHARS, index=index, **kwargs)
 
     def bind(self, model, name, set_attribute=True):
         if not issubclass(model, BlindIndexMixin):
@@ -96,8 +98,8 @@ def hash_indexes(model) -> list[str]:
     the ones converted. Blind indexes are only ever compared for equality — one value or a
     batch's `IN (…)` list, never ranges or order — and a hash index answers that from a
     4-byte hash: an import batch's 2,000-value duplicate lookup at 1M rows took 25 ms instead
-    of the B-tree's 48 ms and COPY into the table went 31k → 46k rows/s (`bench/`), the
-    64-character keys no longer spread over a B-tree's pages. SQLite has no hash index:
+    of the B-tree's 48 ms and COPY into the table went 31k → 46k rows/s (`bench/`, measured
+    with the 64-character indexes of 1.2.0). SQLite has no hash index:
     nothing to do. Idempotent (module install and upgrade hooks call it)."""
     from core.db import database, is_postgres
 
@@ -118,6 +120,22 @@ def hash_indexes(model) -> list[str]:
                              f'("{field.column_name}")')
         converted.append(name)
     return converted
+
+
+def shorten_stored(database, table: str, columns: tuple[str, ...]) -> None:
+    """Migration step: cut the blind indexes stored in `table` before 64-bit indexes (64 hex
+    characters) to `INDEX_HEX_CHARS`. The new index of a value is the prefix of its old one
+    (same key, same HMAC), so no row is decrypted and every lookup matches again. On
+    PostgreSQL the columns become `varchar(16)` as a fresh install declares them (the table is
+    rewritten once, its indexes rebuilt with their kind: hash stays hash)."""
+    from core.db import is_postgres
+
+    for column in columns:
+        database.execute_sql(f'UPDATE "{table}" SET "{column}" = substr("{column}", 1, '
+                             f'{INDEX_HEX_CHARS}) WHERE length("{column}") > {INDEX_HEX_CHARS}')
+    if is_postgres():
+        database.execute_sql(f'ALTER TABLE "{table}" ' + ", ".join(
+            f'ALTER COLUMN "{column}" TYPE varchar({INDEX_HEX_CHARS})' for column in columns))
 
 
 def _indexes(model) -> list[BlindIndexField]:

@@ -3,7 +3,8 @@
 - `encrypt(text, aad)` → `v<version>:` + base64(nonce | ciphertext | tag), AES-256-GCM with the
   active `enc` key; `aad` is `"<table>.<column>"`, so a value copied into another column or
   table fails to decrypt.
-- `index(domain, normalised)` → hex HMAC-SHA256 under the separate `index` key (blind index).
+- `index(domain, normalised)` → the first 64 bits (16 hex characters) of HMAC-SHA256 under the
+  separate `index` key (blind index; `INDEX_HEX_CHARS` says why 64 bits).
 
 Data keys live in `security_data_key`, wrapped by the master key. The keyring loads them once,
 then re-reads the table at most every `refresh_seconds` (so a key version created by
@@ -32,6 +33,17 @@ from security.crypto.models import PURPOSES, DataKey
 from security.crypto.providers import KEY_BYTES, NONCE_BYTES, MasterKeyProvider
 
 VERSION = re.compile(r"v([0-9]{1,6}):")  # the prefix only; base64 decoding checks the rest
+
+# A blind index keeps the first 64 bits of its HMAC. Equality search only needs values that do
+# not collide by chance: among ten million values of one domain the expected number of 64-bit
+# collisions is ~3e-6. The full 256 bits (64 hex characters) made every blind-index B-tree four
+# times as wide, and a bulk import writes each row into three of them at random places: at 1M
+# leads SQLite itself wrote 14.9k rows/s with 64 characters and 27.8k with 16 (raw test in
+# docs/benchmarks.md, "Short blind indexes"). A shorter index also reveals less (as
+# CipherSweet's truncated indexes do). Stored indexes of older installs are cut by the leads
+# and contacts 1.3.0 migrations (`security.crypto.blind.shorten_stored`): a prefix of the old
+# value is exactly the new one.
+INDEX_HEX_CHARS = 16
 
 
 def key_context(purpose: str, version: int) -> bytes:
@@ -191,10 +203,11 @@ class Keyring:
 
     # ------------------------------------------------------------------ blind index
     def index(self, domain: str, normalised: str) -> str:
-        """Keyed HMAC-SHA256 (hex) of an already-normalised value within a domain."""
+        """Keyed HMAC-SHA256 of an already-normalised value within a domain: its first
+        `INDEX_HEX_CHARS` hex characters."""
         with self._lock:
             if self._loaded_at is None:  # index keys are never rotated: no periodic re-read
                 self.load()
             key = self._keys[("index", self._active["index"])]
         message = domain.encode("utf-8") + b"\x00" + normalised.encode("utf-8")
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:INDEX_HEX_CHARS]

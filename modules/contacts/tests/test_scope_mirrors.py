@@ -146,7 +146,7 @@ def test_upgrade_from_1_0_0_adds_fills_and_guards_the_mirrors(org, install):
         migrate(*[migrator.drop_column(table, name) for name in MIRRORS])
     assert not set(MIRRORS) & {c.name for c in database.get_columns(table)}
     InstalledModule.update(version="1.0.0").where(InstalledModule.name == "contacts").execute()
-    assert dict(migrate_all(install.registry))["contacts"] == "upgraded 1.0.0 -> 1.2.0"
+    assert dict(migrate_all(install.registry))["contacts"] == "upgraded 1.0.0 -> 1.3.0"
     assert {i.name for i in database.get_indexes(table)} == fresh_indexes
     assert _mirrors(old.id) == _account_columns(account.id)
     Account.update(owner=org.users["rep2"]).where(Account.id == account.id).execute()
