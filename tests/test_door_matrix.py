@@ -137,9 +137,14 @@ class DoorTracer:
                 self.read.update(t for t in self.SELECT_TABLES.findall(sql) if t in self.tables)
             return original_execute(sql, params, *args, **kwargs)
 
+        traced_scope.traces = original_scope
         import sys
-        for module in list(sys.modules.values()):  # every `from security... import scope`
-            if getattr(module, "scope", None) is original_scope:
+        # Every `from security... import scope`. A module first imported while an earlier
+        # test's tracer was on holds that tracer's function (undoing a monkeypatch does not
+        # reach it): its calls would be recorded there and look like a bypass here.
+        for module in list(sys.modules.values()):
+            found = getattr(module, "scope", None)
+            if found is original_scope or getattr(found, "traces", None) is original_scope:
                 monkeypatch.setattr(module, "scope", traced_scope)
         monkeypatch.setattr(database.obj, "execute_sql", traced_execute)
 
