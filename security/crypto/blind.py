@@ -1,9 +1,9 @@
 """Blind indexes: a searchable companion column for an encrypted one.
 
 The companion stores HMAC-SHA256(index key, domain || normalised value) cut to 64 bits (16 hex
-characters, `keyring.INDEX_HEX_CHARS`) — equal inputs give
-equal indexes, so equality search and duplicate detection work, yet the column reveals nothing
-without the index key (a separate data key from the encryption key).
+characters, `keyring.INDEX_HEX_CHARS`) — equal inputs give equal indexes, so equality search
+and duplicate detection work, yet the column reveals nothing without the index key (a separate
+data key from the encryption key).
 
 Declare the companion next to its source and inherit `BlindIndexMixin` (it keeps the companion
 in sync on `create`, `save`, `insert`, `insert_many`, `bulk_create`, `update`, `bulk_update`):
@@ -99,8 +99,8 @@ def hash_indexes(model) -> list[str]:
     batch's `IN (…)` list, never ranges or order — and a hash index answers that from a
     4-byte hash: an import batch's 2,000-value duplicate lookup at 1M rows took 25 ms instead
     of the B-tree's 48 ms and COPY into the table went 31k → 46k rows/s (`bench/`, measured
-    with the 64-character indexes of 1.2.0). SQLite has no hash index:
-    nothing to do. Idempotent (module install and upgrade hooks call it)."""
+    with the 64-character indexes of 1.2.0). SQLite has no hash index: nothing to do.
+    Idempotent (module install and upgrade hooks call it)."""
     from core.db import database, is_postgres
 
     if not is_postgres():
@@ -123,9 +123,10 @@ def hash_indexes(model) -> list[str]:
 
 
 def shorten_stored(database, table: str, columns: tuple[str, ...]) -> None:
-    """Migration step: cut the blind indexes stored in `table` before 64-bit indexes (64 hex
-    characters) to `INDEX_HEX_CHARS`. The new index of a value is the prefix of its old one
-    (same key, same HMAC), so no row is decrypted and every lookup matches again. On
+    """Migration step: cut the blind indexes `table` stored as whole HMACs (64 hex characters,
+    before 1.3.0 of leads and contacts) to `INDEX_HEX_CHARS`. The new index of a value is the
+    prefix of its old one (same key, same HMAC), so no row is decrypted and every lookup
+    matches again. On
     PostgreSQL the columns become `varchar(16)` as a fresh install declares them (the table is
     rewritten once, its indexes rebuilt with their kind: hash stays hash)."""
     from core.db import is_postgres
