@@ -1,5 +1,6 @@
-"""The `leads_lead` index diet (migrations/v1_1_0__lead_index_diet.py): a fresh install and
-an install upgraded from 1.0.0 end with the same indexes, without the dropped ones."""
+"""Schema steps of leads (and contacts' blind indexes): the index diet (v1_1_0 — a fresh
+install and an install upgraded from 1.0.0 end with the same indexes), hash blind indexes on
+PostgreSQL (1.2.0) and blind indexes cut to 64 bits (v1_3_0)."""
 from __future__ import annotations
 
 import importlib.util
@@ -80,6 +81,10 @@ def test_blind_indexes_are_hash_indexes_on_postgresql_fresh_and_upgraded(org):
     assert Lead.get(Lead.mobile_bidx.matches("13800138000")).id == lead.id
 
 
+STORED_INDEXES = ("SELECT l.mobile_bidx, l.email_bidx, c.mobile_bidx, c.phone_bidx, "
+                  "c.wechat_bidx FROM leads_lead l, contacts_contact c")
+
+
 def test_stored_64_character_blind_indexes_are_cut_on_upgrade_and_still_match(org, monkeypatch):
     """A 1.2.0 install stored whole HMACs (64 hex characters); the 1.3.0 migrations of leads and
     contacts cut them to 16, and both kinds of records are found by the new indexes."""
@@ -101,17 +106,13 @@ def test_stored_64_character_blind_indexes_are_cut_on_upgrade_and_still_match(or
                                  division=org.divisions["IA"], owner=org.users["rep1"])
         contact = Contact.create(account=account, name="张工", phone="021-6888 1234",
                                  wechat="ZG88", mobile="138 0013 8000")
-    stored = database.execute_sql(
-        "SELECT l.mobile_bidx, l.email_bidx, c.mobile_bidx, c.phone_bidx, c.wechat_bidx "
-        "FROM leads_lead l, contacts_contact c").fetchone()
+    stored = database.execute_sql(STORED_INDEXES).fetchone()
     assert {len(value) for value in stored} == {64} and stored[0] == stored[2]
     InstalledModule.update(version="1.2.0").where(
         InstalledModule.name.in_(["leads", "contacts"])).execute()
     upgraded = dict(migrate_all(org.registry))
     assert upgraded["leads"] == upgraded["contacts"] == "upgraded 1.2.0 -> 1.3.0"
-    cut = database.execute_sql(
-        "SELECT l.mobile_bidx, l.email_bidx, c.mobile_bidx, c.phone_bidx, c.wechat_bidx "
-        "FROM leads_lead l, contacts_contact c").fetchone()
+    cut = database.execute_sql(STORED_INDEXES).fetchone()
     assert cut == tuple(value[:16] for value in stored)
     assert Lead.get(Lead.mobile_bidx.matches("13800138000")).id == lead.id
     assert Lead.get(Lead.email_bidx.matches("wang@example.cn")).id == lead.id
