@@ -126,9 +126,8 @@ def shorten_stored(database, table: str, columns: tuple[str, ...]) -> None:
     """Migration step: cut the blind indexes `table` stored as whole HMACs (64 hex characters,
     before 1.3.0 of leads and contacts) to `INDEX_HEX_CHARS`. The new index of a value is the
     prefix of its old one (same key, same HMAC), so no row is decrypted and every lookup
-    matches again. On
-    PostgreSQL the columns become `varchar(16)` as a fresh install declares them (the table is
-    rewritten once, its indexes rebuilt with their kind: hash stays hash)."""
+    matches again. On PostgreSQL the columns become `varchar(16)` as a fresh install declares
+    them (the table is rewritten once, its indexes rebuilt with their kind: hash stays hash)."""
     from core.db import is_postgres
 
     for column in columns:

@@ -39,7 +39,7 @@ VERSION = re.compile(r"v([0-9]{1,6}):")  # the prefix only; base64 decoding chec
 # collisions is ~3e-6. The full 256 bits (64 hex characters) made every blind-index B-tree four
 # times as wide, and a bulk import writes each row into three of them at random places: at 1M
 # leads SQLite itself wrote 14.9k rows/s with 64 characters and 27.8k with 16 (raw test in
-# docs/benchmarks.md, "Short blind indexes"). A shorter index also reveals less (as
+# docs/benchmarks.md, lead import "Third pass"). A shorter index also reveals less (as
 # CipherSweet's truncated indexes do). Stored indexes of older installs are cut by the leads
 # and contacts 1.3.0 migrations (`security.crypto.blind.shorten_stored`): a prefix of the old
 # value is exactly the new one.
