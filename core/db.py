@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
 
+from core import early_release
 from core.writer_queue import QUEUE_POLL, leave_writer_queue, writer_queue  # noqa: F401
 
 database = pw.DatabaseProxy()
@@ -178,11 +179,14 @@ _leave_queue = leave_writer_queue
 
 
 class _Atomic:
-    """peewee's `atomic()` plus after-commit callbacks for the outermost block."""
+    """peewee's `atomic()` plus after-commit callbacks for the outermost block (and, when
+    asked, early lock release on PostgreSQL: `core.early_release`)."""
 
-    def __init__(self):
+    def __init__(self, release_early: bool = False):
         self._inner = None
         self._outermost = False
+        self._release_early = release_early
+        self._early = False
 
     def __enter__(self):
         self._outermost = not in_transaction()
@@ -196,10 +200,17 @@ class _Atomic:
         self._inner = database.atomic("IMMEDIATE") if immediate else database.atomic()
         self._queued = _writer_queue() if immediate else None
         try:
-            return self._inner.__enter__()
+            entered = self._inner.__enter__()
         except BaseException:
             _leave_queue(self._queued)
             raise
+        try:
+            self._early = self._release_early and self._outermost and is_postgres() \
+                and _early_release_ready()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return entered
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -213,18 +224,30 @@ class _Atomic:
         if self._outermost:
             pending, _after_commit.items = _callbacks(), []
             if exc_type is None:
+                if self._early:
+                    early_release.wait_durable(database)
                 for callback in pending:
                     callback()
         return result
 
 
-def atomic() -> _Atomic:
+def _early_release_ready() -> bool:
+    """Inside a new PostgreSQL transaction: switch it to early lock release when allowed."""
+    if not early_release.supported(database):
+        return False
+    early_release.release_at_commit(database)
+    return True
+
+
+def atomic(release_early: bool = False) -> _Atomic:
     """The transaction helper: a transaction, or a savepoint inside one.
 
     Commits on success and rolls back on any exception; callbacks registered with
     `on_commit` (after-commit events, job enqueues) run only once the outermost block has
-    committed."""
-    return _Atomic()
+    committed. `release_early` (outermost block on PostgreSQL only): the commit drops the
+    transaction's row locks before its WAL flush, and the block still returns only after
+    the flush (`core.early_release`) — for short transactions on hot rows."""
+    return _Atomic(release_early)
 
 
 class JSONField(pw.TextField):

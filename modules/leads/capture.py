@@ -136,7 +136,7 @@ def _insert(ctx, form: LeadForm, values: dict, utm: dict) -> int:
     lead = _as_new(row)
     for step in _before_insert_steps(locked=False):
         step(ctx, [lead])  # scoring: reads rules only, so it runs before the write lock
-    with atomic():
+    with atomic(release_early=True):  # the cursor and audit-head row locks go at COMMIT
         for step in _before_insert_steps(locked=True):
             step(ctx, [lead])  # owner (round-robin cursor), clocks: written by the INSERT
         data = lead.__data__
