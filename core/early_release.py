@@ -8,12 +8,12 @@ p99 20.0–23.5 ms with durable commits against 10.0 ms with no flush on the pos
 
 How (`atomic(release_early=True)` in `core.db`): the transaction commits with `SET LOCAL
 synchronous_commit TO off` — PostgreSQL releases its locks as soon as the commit record is in
-the WAL buffers — and then `wait_durable()` commits a marker transaction synchronously: one
-transactional `pg_logical_emit_message` (a WAL record of a few bytes, so the marker has a
-transaction id and its COMMIT flushes). WAL is flushed in order, so when the marker's flush
-returns, the earlier commit is on disk too (and on a synchronous standby, if the install has
-one: the marker's commit uses the session's own `synchronous_commit`). Concurrent waiters
-share flushes (PostgreSQL's group commit) instead of taking turns.
+the WAL buffers — and then `wait_durable()` commits a marker synchronously: one transactional
+`pg_logical_emit_message`, alone in its implicit transaction (a WAL record of a few bytes, so
+the marker has a transaction id and its COMMIT flushes). WAL is flushed in order, so when the
+marker's flush returns, the earlier commit is on disk too (and on a synchronous standby, if
+the install has one: the marker's commit uses the session's own `synchronous_commit`).
+Concurrent waiters share flushes (PostgreSQL's group commit) instead of taking turns.
 
 What others may see: between the commit and the flush other sessions can read the rows
 (as with any asynchronous commit); a crash in that window loses them together with anything
@@ -51,6 +51,7 @@ def release_at_commit(database) -> None:
 
 def wait_durable(database) -> None:
     """After the commit: return once everything this session committed is flushed — the
-    marker's synchronous COMMIT flushes the WAL up to itself, past the earlier commit."""
-    with database.atomic():
-        database.execute_sql(_MARKER)
+    marker's synchronous COMMIT flushes the WAL up to itself, past the earlier commit. One
+    round trip: outside a transaction the statement is its own (peewee runs psycopg2 in
+    autocommit mode and opens transactions with an explicit BEGIN)."""
+    database.execute_sql(_MARKER)
