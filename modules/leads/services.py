@@ -120,7 +120,7 @@ def create_lead(ctx, data: dict, division: int | None = None) -> dict:
     if "owner" not in values:
         system["owner"] = ctx.user_id
     values.setdefault("source", "other")
-    with atomic():
+    with atomic(release_early=True):  # the cursor and audit-head row locks go at COMMIT
         pk = insert_in_scope(ctx, Lead, values, system)
         pipeline.after_create(ctx, [pk])
     return {"lead": get_lead(ctx, pk), "duplicates": summary(ctx, pk)}
