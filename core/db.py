@@ -206,7 +206,7 @@ class _Atomic:
             raise
         try:
             self._early = self._release_early and self._outermost and is_postgres() \
-                and _early_release_ready()
+                and early_release.start(database)
         except BaseException as exc:
             self.__exit__(type(exc), exc, exc.__traceback__)
             raise
@@ -229,14 +229,6 @@ class _Atomic:
                 for callback in pending:
                     callback()
         return result
-
-
-def _early_release_ready() -> bool:
-    """Inside a new PostgreSQL transaction: switch it to early lock release when allowed."""
-    if not early_release.supported(database):
-        return False
-    early_release.release_at_commit(database)
-    return True
 
 
 def atomic(release_early: bool = False) -> _Atomic:

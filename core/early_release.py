@@ -44,9 +44,13 @@ def supported(database) -> bool:
     return known
 
 
-def release_at_commit(database) -> None:
-    """Inside the transaction: let its COMMIT return (and drop its locks) before the flush."""
+def start(database) -> bool:
+    """Inside a new transaction: let its COMMIT return (and drop its locks) before the flush,
+    when this install allows the marker; False (a plain durable transaction) otherwise."""
+    if not supported(database):
+        return False
     database.execute_sql("SET LOCAL synchronous_commit TO off")
+    return True
 
 
 def wait_durable(database) -> None:

@@ -10,9 +10,9 @@ import pytest
 from core import early_release
 from core.db import atomic, database, is_postgres, on_commit
 from modules.base.models import Tag
+from tests.support import TEST_PG_URL
 
-pg_only = pytest.mark.skipif("not __import__('tests.support').support.TEST_PG_URL",
-                             reason="PostgreSQL only (HUIKE_TEST_DATABASE_URL)")
+pg_only = pytest.mark.skipif(not TEST_PG_URL, reason="PostgreSQL only (HUIKE_TEST_DATABASE_URL)")
 
 
 def _setting() -> str:
