@@ -181,3 +181,68 @@ def test_kept_connection_stops_autocheckpoint_only_with_a_checkpointer(tmp_path)
         db.stop_wal_checkpointer()
         if previous is not None:
             db.bind(previous)
+
+
+def _autocheckpoint() -> int:
+    return db.database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+
+def _checkpoint_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "huike-wal-checkpoint")
+
+
+def _bulk_write(commits: int) -> None:
+    """`commits` transactions of ten 3 kB rows through `core.db.atomic` (the writer queue)."""
+    for _ in range(commits):
+        with db.atomic():
+            for n in range(10):
+                db.database.execute_sql("INSERT INTO t (v) VALUES (?)", ("x" * 3000 + str(n),))
+        threading.Event().wait(0.005)
+
+
+@pytest.fixture
+def bound_sqlite(tmp_path):
+    previous = db.database.obj
+    path = tmp_path / "bulk.db"
+    db.bind(db.make_database(f"sqlite:///{path}"))
+    db.database.connect()
+    db.database.execute_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    try:
+        yield path
+    finally:
+        db.stop_wal_checkpointer()
+        db.database.close()
+        if previous is not None:
+            db.bind(previous)
+
+
+def test_bulk_writes_checkpoint_in_a_background_thread(bound_sqlite):
+    """Inside `background_checkpoints` the writer's commits never checkpoint, yet the rows
+    reach the database file and the WAL restarts (a thread of its own did it); afterwards the
+    connection checkpoints in its commits again and the thread is gone."""
+    before = bound_sqlite.stat().st_size
+    with db.background_checkpoints(max_wal_pages=50, interval=0.01) as checkpointer:
+        assert _autocheckpoint() == 0 and _checkpoint_threads() == 1
+        _bulk_write(40)  # ~400 pages
+    assert _autocheckpoint() == 1000 and _checkpoint_threads() == 0
+    assert checkpointer.stats.runs > 0 and checkpointer.stats.errors == 0
+    assert checkpointer.stats.locked_runs > 0  # the WAL passed its bound and was started over
+    assert bound_sqlite.stat().st_size - before > 400 * 3000  # copied into the database file
+
+
+def test_bulk_writes_use_the_process_checkpointer_when_one_runs(bound_sqlite):
+    running = db.start_wal_checkpointer(interval=0.01)
+    with db.background_checkpoints(max_wal_pages=50) as checkpointer:
+        assert checkpointer is running and _checkpoint_threads() == 1
+        assert _autocheckpoint() == 0
+        _bulk_write(5)
+    assert db.wal_checkpointer_running() and _checkpoint_threads() == 1  # still the server's
+
+
+def test_none_and_bool_parameters_are_stored_as_before(bound_sqlite):
+    """`None` and `bool` go through registered adapters (`core.db._bind_plain_values_directly`)
+    and are stored exactly as sqlite3 stored them without: NULL and the integers 1 / 0."""
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    row = db.database.execute_sql("SELECT typeof(?), ? IS NULL, typeof(?), ?, typeof(?), ?",
+                                  (None, None, True, True, False, False)).fetchone()
+    assert row == ("null", 1, "integer", 1, "integer", 0)
