@@ -254,6 +254,31 @@ def test_bulk_insert_skips_keys_another_worker_inserted_meanwhile(org):
         plan.insert([lead_row("k:2", "乙2"), lead_row("k:3", "丙")])
     assert names() == ["丙", "乙", "甲"]
     assert {lead.need for lead in Lead.select()} == {"带\t制表符\n和换行\\反斜杠"}
+    # rows built as they are sent (a generator), several COPY chunks, the known key late in
+    # the stream: the fallback inserts the rows sent and the rows not yet built alike
+    later = [f"k:{n:04d}" for n in range(4, 900)]
+    with atomic():
+        plan.insert(lead_row(key, "丁") for key in later[:700] + ["k:1"] + later[700:])
+    keys = [lead.import_key for lead in Lead.select().order_by(Lead.import_key)]
+    assert keys == sorted(["k:1", "k:2", "k:3"] + later)
+
+
+def test_copy_stream_reads_rows_in_chunks_and_keeps_them():
+    from modules.leads.importer.sql import CopyStream, _copy_text
+
+    rows = [[n, f"名{n}", None, "a\tb"] for n in range(1000)]
+    stream = CopyStream(iter(rows))
+    chunks = []
+    while chunk := stream.read(4096):
+        chunks.append(chunk)
+        assert chunk.endswith("\n")  # whole rows only
+        if len(chunks) == 3:
+            break
+    assert len(chunks) == 3 and all(len(c) >= 4096 for c in chunks)
+    assert stream.rows() == rows  # those read, then the rest, in order
+    text = "".join(chunks)
+    sent = text.count("\n")
+    assert text == "".join("\t".join(map(_copy_text, r)) + "\n" for r in rows[:sent])
 
 
 def test_import_batches_are_scored_assigned_and_announced_by_the_insert(org, tmp_path):
