@@ -38,8 +38,9 @@ def _bind_plain_values_directly() -> None:
     """Bind `None` and `bool` parameters on SQLite without the adapter search. `sqlite3` binds
     only exact int / float / str / bytes without looking for an adapter; for any other value
     it builds a `(type, protocol)` key, misses the registry, then looks up `__adapt__` and
-    `__conform__` — 0.24 µs a parameter, eight times an int's. A lead row of 43 columns has
-    20-odd NULLs, so that search was a third of the import's INSERT (`bench/bench_sqlite_bind.py`).
+    `__conform__` — 0.19 µs a parameter more than an int (`bench/bench_sqlite_bind.py`: 40
+    NULLs a row 9.05 µs, 40 ints 1.48). A lead row of 43 columns has 20-odd NULLs and a bool:
+    ~3 µs of the import's ~25 µs INSERT a row, and every other write pays the same per NULL.
     Registered adapters are found by the first lookup: `None` maps to itself (`{}.get`
     returns None for any key; C, no Python frame) and is bound as NULL as before; `bool` to
     `int`, the integer `sqlite3` stored for it before (bool is an int subclass). Process-wide

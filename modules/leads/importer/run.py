@@ -193,8 +193,9 @@ def bulk_session() -> Iterator[None]:
     random insert; about 20% more rows/s at 300k rows), and checkpoints in a background
     thread instead of inside the import's commits (`core.db.background_checkpoints`, the WAL
     bounded near ~80 MB): the copy back into the database file runs on the other core, and
-    each commit group stops waiting for it (12.5 → 5.6 µs a row of commit at 100k rows,
-    `bench/bench_leads_import.py`). PostgreSQL: nothing to do."""
+    each commit group stops waiting for it (commit 12.5 → 5.6 µs a row, re-inserting 97k
+    finished rows; docs/benchmarks.md "Lead import, late evening"). PostgreSQL: nothing to
+    do."""
     if is_postgres():
         yield
         return

@@ -1,7 +1,8 @@
 """The import's hot path into the database: a batch of finished rows in one statement —
 `executemany` of an INSERT built once on SQLite; on PostgreSQL `COPY … FROM STDIN` (three times
 the rows/s of a multi-row INSERT through `execute_values`; psycopg2's `executemany` would make
-one round trip per row).
+one round trip per row), fed by `CopyStream`: rows are built and escaped while the server
+inserts the ones sent before them.
 
 Rows are handed over as finished column values: encrypted fields already hold their
 ciphertext (`keyring.encrypt`, the same format `EncryptedCharField.db_value` writes) and blind
