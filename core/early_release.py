@@ -18,7 +18,9 @@ Concurrent waiters share flushes (PostgreSQL's group commit) instead of taking t
 What others may see: between the commit and the flush other sessions can read the rows
 (as with any asynchronous commit); a crash in that window loses them together with anything
 committed after them — never an answered request's data, because the answer waits for
-`wait_durable`. Logical-decoding consumers (if the install runs any) receive the markers as
+`wait_durable`. The outbox dispatcher does not act on such rows either: it waits the same way
+before delivering what it read (`core.outbox.durable_before_sending`), so no notice goes out
+for a lead a crash then loses. Logical-decoding consumers (if the install runs any) receive the markers as
 messages with the prefix `huike.durable` and no content.
 
 An install where the database user may not run `pg_logical_emit_message` (EXECUTE revoked)

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from core.db import atomic, in_transaction, is_postgres, on_commit, utcnow
+from core import early_release
+from core.db import atomic, database, in_transaction, is_postgres, on_commit, utcnow
 from core.models import OutboxMessage
 
 log = logging.getLogger("huike.outbox")
@@ -133,12 +134,28 @@ def deliver_one(message_id: int, handlers: dict[str, Callable], policy: RetryPol
         return DONE
 
 
+def durable_before_sending() -> None:
+    """PostgreSQL: return once every commit this session can see is on disk. Some writers
+    commit asynchronously — early-released captures (`core.early_release`), import batches —
+    so a message can be visible before its commit is flushed; a crash then would lose the
+    lead a notice was already sent for. The flush marker's synchronous commit flushes the WAL
+    past every commit that preceded it (one round trip a drain, not a message). Outside a
+    transaction only (inside one the marker would commit with it); SQLite: commits are
+    durable when visible."""
+    if is_postgres() and not in_transaction() and early_release.supported(database):
+        early_release.wait_durable(database)
+
+
 def drain(handlers: dict[str, Callable], policy: RetryPolicy, now: dt.datetime | None = None,
           limit: int = 100) -> dict[str, int]:
-    """Deliver every due message (up to `limit`); return counts by resulting status."""
+    """Deliver every due message (up to `limit`) — after the commits that wrote them are
+    durable (`durable_before_sending`); return counts by resulting status."""
     now = now or utcnow()
     counts = {DONE: 0, PENDING: 0, DEAD: 0}
-    for message_id in [m.id for m in _due(now, limit)]:
+    due = [m.id for m in _due(now, limit)]
+    if due:
+        durable_before_sending()
+    for message_id in due:
         status = deliver_one(message_id, handlers, policy, now)
         if status is not None:
             counts[status] += 1

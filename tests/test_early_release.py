@@ -120,3 +120,25 @@ def test_sqlite_and_postgresql_commit_and_roll_back_alike(install):
     assert not Tag.select().where(Tag.name == "dropped").exists()
     if not is_postgres():
         assert not hasattr(database.obj, "_huike_early_release")  # never asked on SQLite
+
+
+@pg_only
+def test_outbox_sends_only_what_is_on_disk(install):
+    """A message committed asynchronously (as an import batch or an early-released capture
+    commits) is delivered only once its commit is flushed: the handler sees the WAL flushed
+    past the commit (`outbox.durable_before_sending`)."""
+    from core import outbox
+    from core.db import utcnow
+
+    with atomic():
+        database.execute_sql("SET LOCAL synchronous_commit TO off")
+        outbox.enqueue("t.durable", {"n": 1})
+    committed_up_to = _lsn("pg_current_wal_insert_lsn")
+    flushed_at_send: list[int] = []
+
+    def handler(payload, message):
+        flushed_at_send.append(_lsn("pg_current_wal_flush_lsn"))
+
+    counts = outbox.drain({"t.durable": handler}, outbox.RetryPolicy(), now=utcnow())
+    assert counts["done"] == 1 and len(flushed_at_send) == 1
+    assert flushed_at_send[0] >= committed_up_to
