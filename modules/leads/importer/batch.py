@@ -380,9 +380,9 @@ class BatchProcessor:
         leads = [self._lead(p, None, now, breakdowns) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
         stamps = {now: at}
-        self.plan.insert(self._with_pipeline(self._row(p, crypter, template), lead, stamps)
-                         for p, lead in zip(inserts, leads))  # built as they are sent
         if inserts:
+            self.plan.insert(self._with_pipeline(self._row(p, crypter, template), lead, stamps)
+                             for p, lead in zip(inserts, leads))  # built as they are sent
             ids = keys_between(inserts[0].key, inserts[-1].key)
             for p, lead in zip(inserts, leads):
                 lead.__data__["id"] = ids.get(p.key)
