@@ -4,6 +4,8 @@
 caller's rights were checked when the run was created. `leads.resume_imports` runs every five
 minutes and restarts runs whose worker died (pending ones whose enqueue was lost, running
 ones without a live worker); `claim` makes sure only one worker executes a run.
+`leads.sweep_import_files` deletes, every hour, uploaded files no import needs any more
+(`importer.sweep`).
 """
 from __future__ import annotations
 
@@ -58,4 +60,11 @@ def register(huey, registry) -> list:
             import_run(run_id)
         return ids
 
-    return [import_run, resume_imports]
+    @huey.periodic_task(crontab(minute="17"), name="leads.sweep_import_files")
+    def sweep_import_files():
+        from modules.leads.importer.sweep import sweep
+
+        with connection():
+            return [path.name for path in sweep(registry.settings)]
+
+    return [import_run, resume_imports, sweep_import_files]
