@@ -217,6 +217,7 @@ class CommitPage(LeadsPage):
 
     def post(self, run_id: str) -> None:
         from modules.leads.importer import service
+        from modules.leads.importer.sweep import discard_unless_needed
 
         service.check_rights(self.ctx)
         dry = service.get_run(self.ctx, self.pk(run_id))
@@ -229,8 +230,12 @@ class CommitPage(LeadsPage):
                            "upload again", code="gone", fields={"file": "gone"})
         path = service.store_upload(self.app_settings, staged.read_bytes(), dry.file_name)
         columns = {**{h: None for h in dry.unmapped or []}, **(dry.mapping or {})}
-        run, _resumed = service.start(self.ctx, path, dry.file_name,
-                                      {"columns": columns, "policy": dry.policy})
+        try:
+            run, _resumed = service.start(self.ctx, path, dry.file_name,
+                                          {"columns": columns, "policy": dry.policy})
+        except Exception:
+            discard_unless_needed(path)  # the staged copy stays for another try
+            raise
         staged.unlink(missing_ok=True)
         service.enqueue(self.registry, run.id)
         self.go(f"/leads/import/{run.id}")
