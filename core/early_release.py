@@ -20,8 +20,8 @@ What others may see: between the commit and the flush other sessions can read th
 committed after them — never an answered request's data, because the answer waits for
 `wait_durable`. The outbox dispatcher does not act on such rows either: it waits the same way
 before delivering what it read (`core.outbox.durable_before_sending`), so no notice goes out
-for a lead a crash then loses. Logical-decoding consumers (if the install runs any) receive the markers as
-messages with the prefix `huike.durable` and no content.
+for a lead a crash then loses. Logical-decoding consumers (if the install runs any) receive
+the markers as messages with the prefix `huike.durable` and no content.
 
 An install where the database user may not run `pg_logical_emit_message` (EXECUTE revoked)
 keeps plain durable commits (`supported()` asks once per database binding). SQLite is unaffected:

@@ -44,7 +44,6 @@ class ImportsHandler(LeadsApiHandler):
 
     def post(self) -> None:
         from modules.leads.importer import service
-        from modules.leads.importer.sweep import discard_unless_needed
 
         service.check_rights(self.ctx)
         files = self.request.files.get("file") or []
@@ -53,13 +52,8 @@ class ImportsHandler(LeadsApiHandler):
                            fields={"file": "required"})
         upload = files[0]
         options = self._options()
-        path = service.store_upload(self.app_settings, upload["body"], upload["filename"])
-        try:
-            run, resumed = service.start(self.ctx, path, upload["filename"] or path.name,
-                                         options)
-        except Exception:
-            discard_unless_needed(path)  # no import will read it: customer data off the disk
-            raise
+        run, resumed = service.start_upload(self.ctx, upload["body"], upload["filename"],
+                                            options)
         service.enqueue(self.registry, run.id)
         self.write_json({"run": service.as_dict(service.get_run(self.ctx, run.id)),
                          "resumed": resumed}, 202)

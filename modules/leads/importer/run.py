@@ -186,6 +186,9 @@ def _commit(ctx, run: ImportRun, token: str, processor: BatchProcessor,
     return {"rows": out.rows, "created": out.created}
 
 
+BULK_WAL_PAGES = 20_000  # ~80 MB of WAL between bounded checkpoints during an import
+
+
 @contextlib.contextmanager
 def bulk_session() -> Iterator[None]:
     """SQLite connection settings for a bulk import, restored afterwards: a page cache up to
@@ -206,9 +209,6 @@ def bulk_session() -> Iterator[None]:
             yield
     finally:
         database.execute_sql(f"PRAGMA cache_size = {int(saved)}")
-
-
-BULK_WAL_PAGES = 20_000  # ~80 MB of WAL between bounded checkpoints during an import
 
 
 @contextlib.contextmanager
@@ -362,19 +362,19 @@ def finish(ctx, run_id: int, token: str) -> ImportRun:
     (ImportRun.update(status="done", total=ImportRun.processed, finished_at=ctx.now(),
                       worker=None, error_report=str(report) if report else None)
      .where((ImportRun.id == run_id) & (ImportRun.worker == token)).execute())
-    _drop_upload(ctx.registry.settings, run)
+    drop_upload(ctx.registry.settings, Path(run.file_path), but=run.id)
     return ImportRun.get_by_id(run_id)
 
 
-def _drop_upload(settings, run: ImportRun) -> None:
-    """Uploaded copies (under the data dir) are removed once no unfinished run needs them;
-    files given on the command line are the user's and stay."""
+def drop_upload(settings, path: Path, but: int | None = None) -> None:
+    """Delete an uploaded copy (under the data dir) once no unfinished run — other than
+    `but` — needs it: when its run is done, or when its run was refused at the start. Files
+    given on the command line are the user's and stay."""
     uploads = (settings.data_dir / "imports" / "uploads").resolve()
-    path = Path(run.file_path).resolve()
-    if path.parent != uploads or not path.exists():
+    if path.resolve().parent != uploads or not path.exists():
         return
-    still = ImportRun.select().where((ImportRun.file_path == run.file_path)
-                                     & (ImportRun.id != run.id)
-                                     & ImportRun.status.in_(UNFINISHED)).exists()
-    if not still:
-        path.unlink()
+    needed = (ImportRun.file_path == str(path)) & ImportRun.status.in_(UNFINISHED)
+    if but is not None:
+        needed &= ImportRun.id != but
+    if not ImportRun.select().where(needed).exists():
+        path.unlink(missing_ok=True)

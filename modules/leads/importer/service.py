@@ -104,6 +104,21 @@ def start(ctx, path: Path, file_name: str, options: dict, division: int | None =
                       dry_run=dry_run, owner_id=owner, columns=columns, mapping_name=name)
 
 
+def start_upload(ctx, data: bytes, file_name: str, options: dict,
+                 division: int | None = None):
+    """`start` for uploaded bytes (the API, the wizard): store them, open the run; a refused
+    run leaves no copy behind — an uploaded file is customer data in clear text."""
+    from modules.leads.importer.run import drop_upload
+
+    settings = ctx.registry.settings
+    path = store_upload(settings, data, file_name)
+    try:
+        return start(ctx, path, file_name or path.name, options, division)
+    except Exception:
+        drop_upload(settings, path)
+        raise
+
+
 def enqueue(registry, run_id: int) -> None:
     """Hand the run to the job queue (in tests and `jobs.immediate` it runs at once)."""
     from core.jobs import build_huey

@@ -4,8 +4,8 @@ clear text (names, mobiles, e-mails), so it stays on disk only while an import n
 - `<data dir>/imports/web/` — files the import wizard staged between its steps. A wizard
   left at the mapping step or after its preview never comes back for its file.
 - `<data dir>/imports/uploads/` — files an import reads; `run.finish` deletes a file when its
-  run is done, and the API deletes one whose import it refused to start
-  (`discard_unless_needed`); a crash in between leaves one that is nobody's.
+  run is done, and `service.start_upload` one whose import it refused to start
+  (`run.drop_upload`); a crash in between leaves one that is nobody's.
 - `*.part` in both: a write interrupted by a crash.
 
 A file is deleted when it is older than `leads.import_file_hours` (its modification time) and
@@ -14,7 +14,6 @@ no unfinished run (pending, running, failed: resumable) names it. The periodic j
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -36,17 +35,10 @@ def _needed() -> set[Path]:
     return {Path(path).resolve() for (path,) in query.tuples()}
 
 
-def discard_unless_needed(path: Path) -> None:
-    """Delete a stored upload at once when no unfinished run names it — the API stored it,
-    then refused to start its import (bad options or columns)."""
-    if path.resolve() not in _needed():
-        path.unlink(missing_ok=True)
-
-
 def sweep(settings, now: float | None = None) -> list[Path]:
     """Delete the import files no import needs that are older than the setting; returns them."""
-    hours = float(settings["leads"]["import_file_hours"])
-    cutoff = (time.time() if now is None else now) - dt.timedelta(hours=hours).total_seconds()
+    age = float(settings["leads"]["import_file_hours"]) * 3600
+    cutoff = (time.time() if now is None else now) - age
     needed = None
     removed = []
     for folder in folders(settings):

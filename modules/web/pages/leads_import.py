@@ -217,7 +217,6 @@ class CommitPage(LeadsPage):
 
     def post(self, run_id: str) -> None:
         from modules.leads.importer import service
-        from modules.leads.importer.sweep import discard_unless_needed
 
         service.check_rights(self.ctx)
         dry = service.get_run(self.ctx, self.pk(run_id))
@@ -228,14 +227,9 @@ class CommitPage(LeadsPage):
         if not staged.is_file():
             raise APIError(410, "上传的文件已过期，请重新上传 / the uploaded file is gone: "
                            "upload again", code="gone", fields={"file": "gone"})
-        path = service.store_upload(self.app_settings, staged.read_bytes(), dry.file_name)
         columns = {**{h: None for h in dry.unmapped or []}, **(dry.mapping or {})}
-        try:
-            run, _resumed = service.start(self.ctx, path, dry.file_name,
-                                          {"columns": columns, "policy": dry.policy})
-        except Exception:
-            discard_unless_needed(path)  # the staged copy stays for another try
-            raise
+        run, _resumed = service.start_upload(self.ctx, staged.read_bytes(), dry.file_name,
+                                             {"columns": columns, "policy": dry.policy})
         staged.unlink(missing_ok=True)
         service.enqueue(self.registry, run.id)
         self.go(f"/leads/import/{run.id}")
