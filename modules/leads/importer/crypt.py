@@ -47,16 +47,43 @@ class BatchCrypter:
     def __init__(self, specs: list[Channel]):
         self.specs = specs
         self.keyring = active_keyring()
+        self._indexers = {spec.name: self.indexer(spec) for spec in specs}
+
+    def indexer(self, spec: Channel) -> Callable[[str | None], str | None]:
+        """`index(spec, ·)` as a function (the keyed HMAC of the channel's domain bound)."""
+        mac, normalise = self.keyring.indexer(spec.domain), spec.normalise
+
+        def index(value: str | None) -> str | None:
+            if value is None:
+                return None
+            normalised = normalise(value)
+            return mac(normalised) if normalised else None
+
+        return index
 
     def index(self, spec: Channel, value: str | None) -> str | None:
-        if value is None:
-            return None
-        normalised = spec.normalise(value)
-        return self.keyring.index(spec.domain, normalised) if normalised else None
+        return self._indexers[spec.name](value)
 
     def encrypt(self, spec: Channel, value: str | None) -> str | None:
         if value is None:
             return None
-        if spec.max_chars is not None and len(value) > spec.max_chars:
-            raise ValueError(f"{spec.aad}: value longer than {spec.max_chars} characters")
+        _check_length(spec, value)
         return self.keyring.encrypt(value, spec.aad)
+
+    def sealer(self, spec: Channel, count: int) -> Callable[[str | None], str | None]:
+        """`encrypt(spec, ·)` for up to `count` values of one batch (`Keyring.sealer`: key,
+        associated data and nonces fetched once)."""
+        seal = self.keyring.sealer(spec.aad, count) if count else None
+
+        def encrypt(value: str | None) -> str | None:
+            if value is None:
+                return None
+            _check_length(spec, value)
+            return seal(value)
+
+        return encrypt
+
+
+def _check_length(spec: Channel, value: str) -> None:
+    if spec.max_chars is not None and len(value) > spec.max_chars:
+        raise ValueError(f"{spec.aad}: value longer than {spec.max_chars} characters")

@@ -82,3 +82,20 @@ def test_headers_in_chinese_and_english_are_recognised():
     explicit, _ = detect(["客户", "电话1", "电话2"], {"客户": "name", "电话2": "mobile",
                                                    "电话1": None})
     assert explicit == {"客户": "name", "电话2": "mobile"}
+
+
+def test_bare_mobile_shortcut_agrees_with_the_full_path(monkeypatch):
+    """The 11-digit shortcut of `phone_display` gives what the regex / phonenumbers path
+    gives, and leaves everything it does not recognise to that path."""
+    import random
+
+    from modules.leads import normalise
+
+    rng = random.Random(5)
+    samples = ["13800138000", "19912345678", "12800138000", "10123456789", "23800138000",
+               "1380013800", "138001380001", "１３８００１３８０００", "1380013800x", "14512345678"]
+    samples += [f"1{rng.randrange(10)}{rng.randrange(10 ** 9):09d}" for _ in range(300)]
+    fast = [phone_display(s) for s in samples]
+    monkeypatch.setattr(normalise, "_bare_mobile", lambda value: False)
+    assert fast == [phone_display(s) for s in samples]
+    assert fast[0] == "13800138000" and fast[7] == "13800138000"
