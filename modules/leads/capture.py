@@ -35,6 +35,7 @@ from modules.base.models import User
 from modules.contacts.common import (as_pk, check_input, division_id, insert_in_scope,
                                      unprocessable, update_in_scope)
 from modules.leads import pipeline
+from modules.leads.breakdown import store_of
 from modules.leads.importer.batch import PIPELINE_COLUMNS
 from modules.leads.models import SOURCES, Lead
 from modules.leads.models_capture import LeadForm
@@ -140,8 +141,10 @@ def _insert(ctx, form: LeadForm, values: dict, utm: dict) -> int:
         for step in _before_insert_steps(locked=True):
             step(ctx, [lead])  # owner (round-robin cursor), clocks: written by the INSERT
         data = lead.__data__
+        store_of(ctx).flush()  # the score breakdown's text, if new (scored before the lock)
         pk = _insert_row({**row, "score_breakdown": data["score_breakdown"],
-                          **{k: data[k] for k in PIPELINE_COLUMNS if k in data}})
+                          **{k: data[k] for k in PIPELINE_COLUMNS if k in data}},
+                         getattr(lead, "breakdown_json", None))
         data["id"] = pk
         pipeline.after_insert(ctx, [lead])  # the new owner's note and outbox event
         audit.record(ctx, "create", model=Lead._meta.table_name, res_id=pk,
@@ -167,7 +170,7 @@ def _before_insert_steps(locked: bool) -> list:
     return [func for func in (pipeline._step(m, n) for m, n in chosen) if func is not None]
 
 
-def _insert_row(row: dict) -> int:
+def _insert_row(row: dict, breakdown: str | None = None) -> int:
     """INSERT the lead as the import does (`importer.sql.InsertPlan`: every column's default
     computed here, channels encrypted and blind-indexed by `importer.crypt`, SQL text built
     once per process) — what `Lead.insert(row)` stores, without peewee building the query
@@ -177,6 +180,8 @@ def _insert_row(row: dict) -> int:
     plan, specs = _plan(is_postgres())
     crypter = BatchCrypter(specs)
     values = plan.template({k: v for k, v in row.items() if k not in CHANNEL_NAMES})
+    if breakdown is not None:  # as scoring stores it (`breakdown.pointer`)
+        values[plan.position["score_breakdown"]] = breakdown
     for spec in specs:
         values[plan.position[spec.name]] = crypter.encrypt(spec, row.get(spec.name))
         values[plan.position[spec.index_name]] = crypter.index(spec, row.get(spec.name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from core.db import JSONField, TimestampedModel
+from core.db import BaseModel, JSONField, TimestampedModel
 from modules.base.models import Division, Region, User
 from security.crypto import (BlindIndexField, BlindIndexMixin, EncryptedCharField,
                              normalise_email, normalise_text)
@@ -38,6 +38,29 @@ def normalise_lead_phone(value: str) -> str:
 normalise_lead_phone.index_domain = "phone"  # comparable with contacts' phone indexes
 
 
+class BreakdownField(JSONField):
+    """A score breakdown: stored as a pointer to its shared text (`breakdown.pointer`, what
+    scoring writes) or as the full list (rows written before, ORM saves); always read as the
+    full list."""
+
+    def python_value(self, value):
+        from modules.leads.breakdown import expand
+
+        value = super().python_value(value)
+        return expand(value) if value.__class__ is dict else value
+
+
+class ScoreTemplate(BaseModel):
+    """One distinct score breakdown text, stored once and pointed at by leads
+    (`modules.leads.breakdown`); rows are never changed or deleted."""
+
+    digest = pw.CharField(max_length=16, primary_key=True)
+    body = pw.TextField()
+
+    class Meta:
+        table_name = "leads_score_template"
+
+
 class Lead(BlindIndexMixin, TimestampedModel):
     __security_name__ = "lead"
     __scope__ = {"owner": "owner", "division": "division", "region": "region"}
@@ -64,7 +87,7 @@ class Lead(BlindIndexMixin, TimestampedModel):
     division = pw.ForeignKeyField(Division, on_delete="RESTRICT")  # alone too: id order
     owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     score = pw.IntegerField(default=0, index=True)
-    score_breakdown = JSONField(default=list)
+    score_breakdown = BreakdownField(default=list)
     hot = pw.BooleanField(default=False)
     # clocks
     assigned_at = pw.DateTimeField(null=True)
@@ -98,7 +121,7 @@ class Lead(BlindIndexMixin, TimestampedModel):
         indexes = ((("division", "owner", "status"), False),)
 
 
-MODELS = [Lead]
+MODELS = [ScoreTemplate, Lead]
 
 from modules.leads.models_capture import CAPTURE_MODELS  # noqa: E402  forms, mappings, imports
 

@@ -29,6 +29,7 @@ from typing import Iterable
 
 from modules.leads import rawsql
 from modules.leads.automation_models import OPEN_STATUSES, LeadEngagement, ScoringRule
+from modules.leads.breakdown import AMOUNT, Store, store_of
 from modules.leads.models import Lead
 from modules.leads.txn import transaction
 
@@ -184,9 +185,11 @@ def rescore(ctx, leads) -> dict[int, int]:
             score, breakdown, text = memo.evaluate(lead, now)
         if score != data.get("score") or breakdown != data.get("score_breakdown"):
             lead.score, lead.score_breakdown = score, breakdown
-            changed.append((lead.id, score, text or rawsql.json_text(breakdown)))
+            changed.append((lead.id, score,
+                            text or memo.store.pointer(rawsql.json_text(breakdown))))
     if changed:
         with transaction():
+            memo.store.flush()
             rawsql.update_by_id(Lead._meta.table_name, ("score", "score_breakdown"), changed)
     return {lead.id: lead.__data__.get("score") for lead in leads}
 
@@ -194,14 +197,14 @@ def rescore(ctx, leads) -> dict[int, int]:
 def score_new(ctx, leads: list[Lead]) -> None:
     """Score new leads in memory, before they are inserted (`pipeline.before_insert`): sets
     `score` and `score_breakdown`, and `breakdown_json` — the breakdown as stored — on each
-    instance for the INSERT. New leads have no engagements yet. Leads that already carry a
+    instance for the INSERT, whose transaction must `breakdown.store_of(ctx).flush()` first. New leads have no engagements yet. Leads that already carry a
     `breakdown_json` were scored ahead (the import's worker process, `score_ahead`) and are
     left as they are."""
     leads = [lead for lead in leads if getattr(lead, "breakdown_json", None) is None]
     if not leads:
         return
     now = ctx.now()
-    memo = Memo(rules_by_division(lead.division_id for lead in leads))
+    memo = Memo(rules_by_division(lead.division_id for lead in leads), store_of(ctx))
     for lead in leads:
         score, breakdown, text = memo.evaluate(lead, now)
         lead.__data__["score"], lead.__data__["score_breakdown"] = score, breakdown
@@ -219,24 +222,22 @@ def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now) -> 
     return [memo.ahead(lead, now) for lead in leads]
 
 
-def restore(scored: tuple, cache: dict) -> tuple[int, list, str]:
-    """`(score, breakdown, breakdown JSON)` from `score_ahead`'s form — equal to
-    `Memo.evaluate`'s result. `cache` (one batch's: a few hundred entries) holds each
+def restore(scored: tuple, cache: dict, store: Store) -> tuple[int, list, str]:
+    """`(score, breakdown, stored breakdown)` from `score_ahead`'s form — equal to
+    `Memo.evaluate`'s result. `cache` (one run's: a few hundred entries) holds each
     distinct template parsed once: leads with the same template share its list — read-only,
-    as every consumer of a new lead's breakdown treats it (the INSERT writes the JSON) — and
-    a fired budget rule's amount goes into a copy of the list, not through the JSON parser
-    (half the rows have a budget: parsing per amount was ~5 µs of an imported row)."""
+    as every consumer of a new lead's breakdown treats it (the INSERT writes the pointer) —
+    and a fired budget rule's amount goes into a copy of the list, not through the JSON
+    parser (half the rows have a budget: parsing per amount was ~5 µs of an imported row).
+    `store` saves each template once (`breakdown.Store`)."""
     score, template, detail = scored
     items = cache.get(template)
     if items is None:
         items = cache[template] = json.loads(template)  # parsed once per distinct template
     if detail is None:
-        return score, items, template
+        return score, items, store.pointer(template)
     return (score, [dict(item, detail=detail) if item["kind"] == "budget" else item
-                    for item in items], template.replace(AMOUNT, detail))
-
-
-AMOUNT = "\u2063budget\u2063"  # placeholder of a fired budget rule's detail in cached JSON
+                    for item in items], store.pointer(template, detail))
 
 
 class Memo:
@@ -246,7 +247,7 @@ class Memo:
     lookup and their breakdown's JSON is encoded once; only a fired budget rule's detail (it
     names the amount) is filled in per lead. The result is exactly `evaluate`'s."""
 
-    def __init__(self, rules: dict[int, list[ScoringRule]]):
+    def __init__(self, rules: dict[int, list[ScoringRule]], store: Store | None = None):
         self.rules = rules
         every = [r for group in rules.values() for r in group]
         self.fields = tuple(sorted({(r.params or {}).get("field", "") for r in every
@@ -255,6 +256,7 @@ class Memo:
                            _decimal((r.params or {}).get("max")))
                           for r in group if r.kind == "budget"] for d, group in rules.items()}
         self.found: dict[tuple, tuple[int, list, str | None]] = {}
+        self.store = store or Store()  # the templates `evaluate` points at (see its flush)
 
     def ahead(self, lead: Lead, now: dt.datetime) -> tuple[int, str, str | None]:
         """`(score, breakdown JSON template, budget detail or None)` (see `restore`)."""
@@ -262,13 +264,15 @@ class Memo:
         return score, text, (budget_detail(budget) if any(bands) else None)
 
     def evaluate(self, lead: Lead, now: dt.datetime) -> tuple[int, list, str]:
+        """`(score, breakdown, stored breakdown)`: the stored form points at the breakdown's
+        text, saved once (`breakdown.Store`)."""
         (score, breakdown, text), bands, budget = self._found(lead, now)
         if not any(bands):
-            return score, [dict(item) for item in breakdown], text
+            return score, [dict(item) for item in breakdown], self.store.pointer(text)
         detail = budget_detail(budget)  # digits and a point: nothing to escape in JSON
         breakdown = [dict(item, detail=detail) if item["kind"] == "budget" else dict(item)
                      for item in breakdown]
-        return score, breakdown, text.replace(AMOUNT, detail)
+        return score, breakdown, self.store.pointer(text, detail)
 
     def _found(self, lead: Lead, now: dt.datetime) -> tuple[tuple, tuple, Decimal | None]:
         """The memo entry `(score, breakdown, JSON template)` of the lead's key, its budget

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 
 from modules.leads import pipeline, scoring
+from modules.leads.breakdown import store_of
 from modules.leads.importer.crypt import BatchCrypter, channels
 from modules.leads.importer.sql import (InsertPlan, contacts_holding, keys_between,
                                          leads_holding)
@@ -232,6 +233,11 @@ class BatchProcessor:
         self.plan = InsertPlan()
         self.specs = channels()
         self.seen: dict[str, int] = {}  # dry runs only: index → -row number of earlier rows
+        self.breakdowns: dict = {}  # breakdown template → parsed (`scoring.restore`)
+        self.store = store_of(ctx)  # breakdown templates saved by this run
+        self.varying = (*STORED, *(n for spec in self.specs for n in (spec.name, spec.index_name)),
+                        "import_key", "custom", "score_breakdown", *PIPELINE_COLUMNS)
+        self.custom = self.plan.convert("custom", {})  # a row's `custom` without a label
 
     # ------------------------------------------------------------------ steps
     def _wanted(self, pending: list[Pending]) -> dict[str, set[str]]:
@@ -296,50 +302,53 @@ class BatchProcessor:
         for spec in self.specs:
             p.indexes[spec.name] = crypter.index(spec, p.values.get(spec.name))
 
-    def _row(self, p: Pending, crypter: BatchCrypter, template: list) -> list:
-        row = template.copy()
-        position, values, sealed = self.plan.position, p.values, p.sealed
-        for name in STORED:
-            if name in values:
-                row[position[name]] = values[name]
+    def _columns(self, template: list) -> tuple[dict, list, list]:
+        """A batch's column split: `(constants, stored defaults, pipeline defaults)` — the
+        columns no row sets (written once into the statement: `InsertPlan.insert`) and the
+        defaults of the ones rows may leave unset, all from the batch's `template` row."""
+        at = self.plan.position
+        constants = {name: template[i] for name, i in at.items() if name not in self.varying}
+        return (constants, [(name, template[at[name]]) for name in STORED],
+                [(name, template[at[name]]) for name in PIPELINE_COLUMNS])
+
+    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, columns: tuple,
+             stamps: dict) -> list:
+        """The row of a new lead, in `self.varying` order: its cleaned values, channels
+        (sealed by the worker, or encrypted here), key, and what `pipeline.before_insert`
+        set on its lead (score, owner, clocks). Datetimes go in as the text the driver would
+        make of them (`stamps`: one batch's few distinct values, formatted once)."""
+        _constants, stored, pipelined = columns
+        values, indexes, sealed, data = p.values, p.indexes, p.sealed, lead.__data__
+        row = [values.get(name, default) for name, default in stored]
         for spec in self.specs:
-            row[position[spec.name]] = sealed[spec.name] if sealed is not None else \
-                crypter.encrypt(spec, values.get(spec.name))
-            row[position[spec.index_name]] = p.indexes[spec.name]
-        row[position["import_key"]] = p.key
-        if "source_label" in values:
-            row[position["custom"]] = self.plan.convert("custom",
-                                                        {"source_label": values["source_label"]})
-        return row
-
-    def _with_pipeline(self, row: list, lead: Lead, stamps: dict) -> list:
-        """The row with what `pipeline.before_insert` set on its lead (score, owner, clocks).
-        Datetimes go in as the text the driver would make of them (`stamps`: one batch's few
-        distinct values, formatted once instead of once a row)."""
-        position, data = self.plan.position, lead.__data__
-        for name in PIPELINE_COLUMNS:
-            if name in data:
-                value = data[name]
-                if value.__class__ is dt.datetime:
-                    text = stamps.get(value)
-                    if text is None:
-                        text = stamps[value] = stamp(value)
-                    value = text
-                row[position[name]] = value
+            row.append(sealed[spec.name] if sealed is not None else
+                       crypter.encrypt(spec, values.get(spec.name)))
+            row.append(indexes[spec.name])
+        row.append(p.key)
+        row.append(self.plan.convert("custom", {"source_label": values["source_label"]})
+                   if "source_label" in values else self.custom)
         text = getattr(lead, "breakdown_json", None)
-        row[position["score_breakdown"]] = text if text is not None else \
-            self.plan.convert("score_breakdown", data.get("score_breakdown") or [])
+        row.append(text if text is not None else
+                   self.plan.convert("score_breakdown", data.get("score_breakdown") or []))
+        for name, default in pipelined:
+            value = data.get(name, default)
+            if value.__class__ is dt.datetime:
+                text = stamps.get(value)
+                if text is None:
+                    text = stamps[value] = stamp(value)
+                value = text
+            row.append(value)
         return row
 
-    def _lead(self, p: Pending, pk: int | None, now, breakdowns: dict) -> Lead:
+    def _lead(self, p: Pending, pk: int | None, now) -> Lead:
         """The new lead as it will be inserted (`new_lead`); a row scored ahead by the worker
         process gets its score and breakdown here (`scoring.score_new` leaves it be; each
-        breakdown template is parsed once a batch: `breakdowns`)."""
+        breakdown template is parsed and saved once a run)."""
         lead = new_lead(p, self.spec, pk, now)
         if p.scored is not None:
             data = lead.__data__
             data["score"], data["score_breakdown"], lead.breakdown_json = \
-                scoring.restore(p.scored, breakdowns)
+                scoring.restore(p.scored, self.breakdowns, self.store)
         return lead
 
     def _merge_existing(self, merges: dict[int, list[Pending]], out: Outcome) -> None:
@@ -391,13 +400,14 @@ class BatchProcessor:
             "division": self.spec.division_id, "owner": self.spec.owner_id,
             "created_by": self.spec.created_by, "status": "new", "source": "other",
             "status_changed_at": at, "created_at": at, "updated_at": at})
-        breakdowns: dict = {}
-        leads = [self._lead(p, None, now, breakdowns) for p in inserts]
+        leads = [self._lead(p, None, now) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
-        stamps = {now: at}
+        self.store.flush()  # the breakdown texts the new rows point at
+        stamps, columns = {now: at}, self._columns(template)
         if inserts:
-            self.plan.insert(self._with_pipeline(self._row(p, crypter, template), lead, stamps)
-                             for p, lead in zip(inserts, leads))  # built as they are sent
+            self.plan.insert((self._row(p, lead, crypter, columns, stamps)
+                              for p, lead in zip(inserts, leads)),  # built as they are sent
+                             self.varying, columns[0])
             ids = keys_between(inserts[0].key, inserts[-1].key)
             for p, lead in zip(inserts, leads):
                 lead.__data__["id"] = ids.get(p.key)

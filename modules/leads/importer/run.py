@@ -16,6 +16,7 @@ same host (its pid is gone) and after `STALE` elsewhere (no heartbeat).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import datetime as dt
 import gc
 import hashlib
@@ -250,9 +251,13 @@ def _batches(ctx, run: ImportRun, size: int):
         yield processor, table.total, _inline(table, run.processed, size)
         return
     processor = BatchProcessor(ctx, _spec(run, run.headers))
-    with worker.Feed(settings, processor.spec, run.file_path, run.processed, size) as feed:
-        yield processor, run.total, fed(
-            feed, lambda: _inline(open_table(Path(run.file_path)), run.processed, size))
+    head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
+    with worker.Feed(settings, processor.spec, run.file_path, run.processed + head,
+                     size) as feed:
+        table = open_table(Path(run.file_path))
+        yield processor, run.total, itertools.chain(
+            itertools.islice(_inline(table, run.processed, size), worker.HEAD_BATCHES),
+            fed(feed, lambda: _inline(table, run.processed + head, size)))
 
 
 def fed(feed, inline: Callable[[], Iterator[list]]) -> Iterator:

@@ -29,6 +29,8 @@ from typing import Iterator
 
 WORKER_ROWS = 10_000  # default of the `leads.import_worker_rows` setting (0: never)
 DEPTH = 3  # batches prepared ahead of the importer (memory: ~3 × batch rows)
+HEAD_BATCHES = 2  # the importer's own first batches, made while the worker starts (~0.4 s:
+# a spawned interpreter, imports, key unwrapping) instead of waiting for it idle
 POLL = 0.5  # seconds between liveness checks of the other side
 
 

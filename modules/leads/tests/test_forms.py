@@ -110,3 +110,22 @@ def test_token_bucket_refills_with_time():
     now[0] += 30  # one token per 30 s at 2 a minute
     assert limiter.take(("f", "1.2.3.4"), 2) == 0.0
     assert limiter.take(("f", "1.2.3.4"), 2) > 0
+
+
+def test_a_captured_lead_points_at_its_saved_breakdown(clients, anonymous, org):
+    """Scoring runs before the post takes the write lock; the breakdown's text is saved in
+    the post's transaction and the lead row holds a pointer to it (`modules.leads.breakdown`)."""
+    from core.db import database
+    from modules.leads import breakdown
+
+    form = make_form(clients)
+    response = anonymous.post(f"/api/v1/forms/{form['key']}", headers={"Origin": SITE}, json={
+        "name": "王芳", "company": "宁波海天塑机", "mobile": "139 0013 9000"})
+    assert response.status_code == 201, response.text
+    lead = Lead.get()
+    stored = database.execute_sql('SELECT "score_breakdown" FROM "leads_lead" WHERE "id" = '
+                                  + database.param, (lead.id,)).fetchone()[0]
+    assert stored.startswith('{"t": "') and len(stored) < 40
+    breakdown._parsed.clear()  # read back from the table, not this process's cache
+    assert lead.score > 0 and sum(i["points"] for i in Lead.get().score_breakdown) == lead.score
+    assert {i["rule"] for i in Lead.get().score_breakdown} >= {"has_company", "has_mobile"}

@@ -36,9 +36,14 @@ MIXED = [
 ]
 
 
-def use_worker(org, monkeypatch, rows: int) -> None:
-    """`leads.import_worker_rows` for this test (1: always the worker; 0: never)."""
+def use_worker(org, monkeypatch, rows: int, head: int = 0) -> None:
+    """`leads.import_worker_rows` for this test (1: always the worker; 0: never), and how
+    many first batches the importer makes itself while the worker starts (`HEAD_BATCHES`;
+    0 here unless a test says: these files are smaller than the default head)."""
+    from modules.leads.importer import worker
+
     monkeypatch.setitem(org.registry.settings.values["leads"], "import_worker_rows", rows)
+    monkeypatch.setattr(worker, "HEAD_BATCHES", head)
 
 
 def setting_up(org) -> None:
@@ -81,14 +86,26 @@ def outcome(run_id: int) -> tuple:
                                      {"policy": "create"}, {"policy": "merge", "dry_run": True}])
 def test_worker_and_inline_imports_give_the_same_result(org, tmp_path, monkeypatch, options):
     path = write(tmp_path, "mixed.csv", csv_bytes(MIXED, encoding="gbk"))
-    results = []
-    for threshold in (0, 1):  # inline, then the worker process
+    from modules.leads.importer import worker
+
+    results, delivered = [], []
+    feed_batches = worker.Feed.__iter__
+
+    def counted(feed):
+        for batch in feed_batches(feed):
+            delivered.append(batch.first)
+            yield batch
+
+    monkeypatch.setattr(worker.Feed, "__iter__", counted)
+    monkeypatch.setitem(org.registry.settings.values["leads"], "import_batch_rows", 10)
+    for threshold, head in ((0, 0), (1, 0), (1, 2)):  # inline; the worker; 2 batches, then it
         setting_up(org)
-        use_worker(org, monkeypatch, threshold)
+        use_worker(org, monkeypatch, threshold, head)
         run = run_import(org, path, **options)
         results.append(outcome(run.id))
-    inline, worked = results
-    assert worked == inline
+    inline, worked, mixed = results
+    assert worked == inline and mixed == inline
+    assert delivered[:4] == [2, 12, 22, 32] and delivered[4:] == [22, 32]  # the head: 2 batches
     leads, errors, counts = inline
     assert counts[0] == "done" and counts[2] == len(MIXED)
     kinds = {"error"} if options["policy"] == "create" else {"error", "skipped"}
