@@ -248,7 +248,7 @@ def _batches(ctx, run: ImportRun, size: int):
     if not worker.wanted(settings, run.total - run.processed):
         table = open_table(Path(run.file_path))
         processor = BatchProcessor(ctx, _spec(run, table.headers))
-        yield processor, table.total, _inline(table, run.processed, size)
+        yield processor, run.total, _inline(table, run.processed, size)
         return
     processor = BatchProcessor(ctx, _spec(run, run.headers))
     head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
