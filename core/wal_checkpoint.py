@@ -11,10 +11,10 @@ p99 of bench/bench_leads_capture.py). A server process instead turns
 1. a PASSIVE checkpoint without any lock — it copies what it can and never blocks a writer;
 2. when the WAL holds more than `max_wal_pages` frames: another unlocked pass (for what was
    committed during the first), then a last PASSIVE checkpoint while holding the writer
-   queue (`core.writer_queue`). Under a steady write load a checkpoint almost never ends in
-   a gap between transactions, and SQLite only restarts the WAL from its beginning when a
-   writer starts on a fully checkpointed WAL: without step 2 the WAL grows for ever (250 MB
-   in one 2×4 bench run). Step 2 holds the writers for the last few frames and the fsyncs
+   queue (`core.writer_queue`, waited for blocked in the kernel: `patient`). Under a
+   steady write load a checkpoint almost never ends in a gap between transactions, and
+   SQLite only restarts the WAL from its beginning when a writer starts on a fully
+   checkpointed WAL: without step 2 the WAL grows for ever (250 MB in one 2×4 bench run). Step 2 holds the writers for the last few frames and the fsyncs
    (3–8 ms, 2×4 bench), once per `max_wal_pages` of writes rather than inside every ~36th
    commit as autocheckpoint did.
 
@@ -111,7 +111,7 @@ class WalCheckpointer:
         self.stats.runs += 1
         if frames > self.max_wal_pages:
             self._passive()  # the frames written during the first pass: less to do locked
-            handle = writer_queue(self.path, self.busy_timeout_s)
+            handle = writer_queue(self.path, self.busy_timeout_s, patient=True)
             try:
                 _busy, frames, done = self._passive()
             finally:

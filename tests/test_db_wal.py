@@ -91,6 +91,40 @@ def test_other_threads_poll_and_time_out(tmp_path):
     leave_writer_queue(outcome[30])
 
 
+def test_a_patient_thread_waits_in_the_kernel_past_any_timeout(tmp_path, monkeypatch):
+    """The checkpointer's wait (`patient`): one blocking `flock`, no polling, no timeout — it
+    holds the queue as soon as the holder lets go."""
+    import fcntl
+
+    import core.writer_queue as queue_module
+
+    path = tmp_path / "x.db"
+    held = _hold(path)
+    calls, got = [], threading.Event()
+    flock = fcntl.flock
+
+    def counted(handle, operation):
+        calls.append(operation)
+        return flock(handle, operation)
+
+    monkeypatch.setattr(queue_module.fcntl, "flock", counted)
+    outcome = {}
+
+    def wait():
+        outcome["handle"] = writer_queue(str(path), 0.01, patient=True)
+        got.set()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    assert not got.wait(0.3)  # far past its 10 ms timeout: still waiting
+    leave_writer_queue(held)
+    thread.join(30)
+    assert outcome["handle"] is not None
+    assert [c for c in calls if c != fcntl.LOCK_UN] == [  # a try, then one wait
+        fcntl.LOCK_EX | fcntl.LOCK_NB, fcntl.LOCK_EX]
+    leave_writer_queue(outcome["handle"])
+
+
 # ------------------------------------------------------------------ checkpointer
 def _writer(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
