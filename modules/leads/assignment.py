@@ -138,9 +138,9 @@ def place_new(ctx, leads: list[Lead]) -> None:
 
 def announce(ctx, leads: list[Lead]) -> None:
     """After the insert of leads placed by `place_new` (ids set): notify their owners."""
-    placed = [lead for lead in ctx.cache.pop(PLACED, []) if lead.id is not None]
-    if placed:
-        send(ctx, notes(placed, {lead.id: lead.__data__["owner"] for lead in placed}))
+    placed = [lead for lead in ctx.cache.pop(PLACED, []) if lead.__data__.get("id") is not None]
+    if placed:  # `__data__` read directly (no field descriptor): this runs for every import row
+        send(ctx, notes(placed, {lead.__data__["id"]: lead.__data__["owner"] for lead in placed}))
 
 
 def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool = False,
@@ -187,7 +187,7 @@ def notes(leads: list[Lead], owners: dict[int, int]) -> list[Note]:
     one file, and the import does not write 100k inbox rows and outbox events."""
     by_owner: dict[int, list[Lead]] = {}
     for lead in leads:
-        by_owner.setdefault(owners[lead.id], []).append(lead)
+        by_owner.setdefault(owners[lead.__data__["id"]], []).append(lead)
     out = []
     for owner, mine in by_owner.items():
         if len(mine) > DIGEST_AFTER:
@@ -214,7 +214,7 @@ def assigned_note(lead: Lead, owner: int) -> Note:
 
 
 def digest_note(leads: list[Lead], owner: int) -> Note:
-    ids = sorted(lead.id for lead in leads)
+    ids = sorted(lead.__data__["id"] for lead in leads)
     hot = sum(1 for lead in leads if lead.__data__.get("hot"))
     due = min((d for d in (lead.__data__.get("first_response_due_at") for lead in leads) if d),
               default=None)

@@ -411,8 +411,8 @@ class BatchProcessor:
             ids = keys_between(inserts[0].key, inserts[-1].key)
             for p, lead in zip(inserts, leads):
                 lead.__data__["id"] = ids.get(p.key)
-            out.created_leads = [lead for lead in leads if lead.id is not None]
-            out.created_ids = sorted(lead.id for lead in out.created_leads)
+            out.created_leads = [lead for lead in leads if lead.__data__["id"] is not None]
+            out.created_ids = sorted(lead.__data__["id"] for lead in out.created_leads)
         out.created = len(out.created_ids)
         self._merge_existing(merges, out)
         return out
