@@ -24,6 +24,7 @@ AMOUNT = "\u2063budget\u2063"  # placeholder of a fired budget rule's detail in 
 DIGEST_HEX = 16  # 64 bits: distinct breakdowns of an install number thousands, not billions
 
 _parsed: dict[str, list] = {}  # digest → parsed template (content-addressed: always valid)
+PARSED_MAX = 20_000  # distinct breakdowns kept parsed per process (rule combinations: ~100s)
 _lock = threading.Lock()
 
 
@@ -71,6 +72,7 @@ class Store:
                    f'VALUES {marks} ON CONFLICT ("digest") DO NOTHING',
                    [value for row in rows for value in row])
         with _lock:
+            _make_room(len(rows))
             for key, template in rows:
                 _parsed.setdefault(key, json.loads(template))
         self.pending = {}
@@ -101,14 +103,26 @@ def expand(stored) -> list:
             for item in items]
 
 
+def _make_room(coming: int) -> None:
+    """Keep the cache bounded (caller holds `_lock`): start afresh when it would overflow."""
+    if len(_parsed) + coming > PARSED_MAX:
+        _parsed.clear()
+
+
 def _load(key: str) -> list:
-    """Read the templates this process has not parsed yet — all of them at once, so a page
-    of leads pointing at many new templates costs one query, not one each."""
+    """Read the templates this process has not parsed yet — all of them at once (up to the
+    cache's size; then the one asked for), so a page of leads pointing at many new templates
+    costs one query, not one each."""
     from modules.leads import rawsql
     from modules.leads.models import ScoreTemplate
 
-    rows = rawsql.run(f'SELECT "digest", "body" FROM "{ScoreTemplate._meta.table_name}"').fetchall()
+    table, p = ScoreTemplate._meta.table_name, rawsql._p()
+    rows = rawsql.run(f'SELECT "digest", "body" FROM "{table}" LIMIT {PARSED_MAX}').fetchall()
+    if not any(found == key for found, _body in rows):
+        rows += rawsql.run(f'SELECT "digest", "body" FROM "{table}" WHERE "digest" = {p}',
+                           (key,)).fetchall()
     with _lock:
+        _make_room(len(rows))
         for found, body in rows:
             if found not in _parsed:
                 _parsed[found] = json.loads(body)

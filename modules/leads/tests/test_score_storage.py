@@ -69,3 +69,15 @@ def test_rescoring_an_unchanged_lead_writes_nothing(org):
         scoring.rescore(org.ctx(), [lead.id])
     assert stored_text(lead.id) == before
     assert not [s for s in sql if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+
+
+def test_the_parsed_cache_stays_bounded_and_reads_stay_right(org, monkeypatch):
+    leads = [org.lead(source="website", company="华为技术", budget=Decimal(budget), title=title)
+             for budget in ("50", "150000", "2500000") for title in (None, "总监")]
+    scoring.rescore(org.ctx(), [lead.id for lead in leads])
+    expected = {lead.id: org.reload(lead).score_breakdown for lead in leads}
+    monkeypatch.setattr(breakdown, "PARSED_MAX", 2)
+    breakdown._parsed.clear()
+    for _ in range(2):
+        assert {lead.id: org.reload(lead).score_breakdown for lead in leads} == expected
+        assert len(breakdown._parsed) <= 3
