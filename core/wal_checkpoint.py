@@ -14,9 +14,10 @@ p99 of bench/bench_leads_capture.py). A server process instead turns
    queue (`core.writer_queue`, waited for blocked in the kernel: `patient`). Under a
    steady write load a checkpoint almost never ends in a gap between transactions, and
    SQLite only restarts the WAL from its beginning when a writer starts on a fully
-   checkpointed WAL: without step 2 the WAL grows for ever (250 MB in one 2×4 bench run). Step 2 holds the writers for the last few frames and the fsyncs
-   (3–8 ms, 2×4 bench), once per `max_wal_pages` of writes rather than inside every ~36th
-   commit as autocheckpoint did.
+   checkpointed WAL: without step 2 the WAL grows for ever (250 MB in one 2×4 bench run).
+   Step 2 holds the writers for the last few frames and the fsyncs (3–8 ms, 2×4 bench),
+   once per `max_wal_pages` of writes rather than inside every ~36th commit as
+   autocheckpoint did.
 
 Durability is unchanged: a commit is durable when it is in the WAL (`synchronous = NORMAL`);
 checkpoints only move committed pages into the database file. Every server process runs one;

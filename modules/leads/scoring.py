@@ -197,9 +197,9 @@ def rescore(ctx, leads) -> dict[int, int]:
 def score_new(ctx, leads: list[Lead]) -> None:
     """Score new leads in memory, before they are inserted (`pipeline.before_insert`): sets
     `score` and `score_breakdown`, and `breakdown_json` — the breakdown as stored — on each
-    instance for the INSERT, whose transaction must `breakdown.store_of(ctx).flush()` first. New leads have no engagements yet. Leads that already carry a
-    `breakdown_json` were scored ahead (the import's worker process, `score_ahead`) and are
-    left as they are."""
+    instance for the INSERT, whose transaction must `breakdown.store_of(ctx).flush()` first.
+    New leads have no engagements yet. Leads that already carry a `breakdown_json` were
+    scored ahead (the import's worker process, `score_ahead`) and are left as they are."""
     leads = [lead for lead in leads if getattr(lead, "breakdown_json", None) is None]
     if not leads:
         return
