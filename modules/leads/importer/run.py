@@ -16,10 +16,10 @@ same host (its pid is gone) and after `STALE` elsewhere (no heartbeat).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import datetime as dt
 import gc
 import hashlib
+import itertools
 import logging
 import os
 import secrets

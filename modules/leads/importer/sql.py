@@ -46,15 +46,9 @@ class InsertPlan:
         self.fields = [f for f in model._meta.sorted_fields if f is not model._meta.primary_key]
         self.position = {f.name: i for i, f in enumerate(self.fields)}
         self.converters = [_converter(f) for f in self.fields]
-        columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
-        table = model._meta.table_name
-        conflict = self.conflict = ' ON CONFLICT ("import_key") DO NOTHING' \
+        self.conflict = ' ON CONFLICT ("import_key") DO NOTHING' \
             if "import_key" in model._meta.fields else ""
-        if is_postgres():
-            self.sql = f'INSERT INTO "{table}" ({columns}) VALUES %s{conflict}'
-        else:
-            marks = ", ".join("?" for _ in self.fields)
-            self.sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks}){conflict}'
+        self.sql = self._insert_sql(self.fields, ["?"] * len(self.fields))
 
     def template(self, overrides: dict) -> list:
         """One row of column values: model defaults (callables called once), then
@@ -107,8 +101,7 @@ class InsertPlan:
             every = stream.rows()
             if every:
                 fixed = list(constants.values())
-                sql = self.sql.replace(self._columns(self.fields),
-                                       self._columns(self._fields(*names, *constants)))
+                sql = self._insert_sql(self._fields(*names, *constants), [])
                 execute_values(database.cursor(), sql, [row + fixed for row in every],
                                page_size=len(every))
 
@@ -119,16 +112,21 @@ class InsertPlan:
     def _columns(fields: list[pw.Field]) -> str:
         return ", ".join(f'"{f.column_name}"' for f in fields)
 
+    def _insert_sql(self, fields: list[pw.Field], values: list[str]) -> str:
+        """`INSERT … (fields) VALUES (values) ON CONFLICT …` on SQLite; on PostgreSQL
+        `VALUES %s` for `execute_values` (`values` unused)."""
+        head = f'INSERT INTO "{self.model._meta.table_name}" ({self._columns(fields)}) VALUES'
+        if is_postgres():
+            return f"{head} %s{self.conflict}"
+        return f'{head} ({", ".join(values)}){self.conflict}'
+
     def _sqlite_sql(self, names: tuple[str, ...], constants: dict) -> str:
         """The INSERT of rows holding `names`, `constants` written in as literals (the
         statement is made once a batch; sqlite3 keeps the prepared ones in its cache)."""
-        if not constants:
-            if names == tuple(self.position):
-                return self.sql
-        table = self.model._meta.table_name
-        columns = self._columns(self._fields(*names, *constants))
-        values = ", ".join(["?"] * len(names) + [_sql_literal(v) for v in constants.values()])
-        return f'INSERT INTO "{table}" ({columns}) VALUES ({values}){self.conflict}'
+        if not constants and names == tuple(self.position):
+            return self.sql
+        return self._insert_sql(self._fields(*names, *constants),
+                                ["?"] * len(names) + [_sql_literal(v) for v in constants.values()])
 
     def _copy(self, stream: "CopyStream", names: tuple[str, ...]) -> None:
         """`COPY … FROM STDIN` in PostgreSQL's text format, fed by `stream`."""
