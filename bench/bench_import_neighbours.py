@@ -4,9 +4,9 @@ gains from long commit groups — the two ways of ending an import's commit grou
     /tmp/venv/bin/python bench/bench_import_neighbours.py [--rows 300000] [--every 0.05]
 
 - "fixed": the rule before 2026-12-05 — a group ends at 20,000 rows or 1.5 s of write lock;
-- "yield" (`importer.run._group_ends`): a group runs up to `leads.import_commit_rows`
-  (100,000) or 5 s, and ends after the batch in hand as soon as another writer waits in the
-  writer queue (`core.writer_queue.writers_waiting`).
+- "yield" (`importer.run._group_ends`): the same bounds, and a group ends after the batch in
+  hand as soon as another writer waits in the writer queue (`core.writer_queue.
+  writers_waiting`).
 
 Each mode imports the same generated file (`bench_leads_import.generate`) into a fresh
 install, first alone (rows/s) and then again into another fresh install beside a
@@ -52,8 +52,8 @@ NEIGHBOUR = """
 
 
 def fixed_groups(taken: int, group: int, started: float) -> bool:
-    """The group rule before yielding: 20,000 rows or 1.5 s."""
-    return taken >= min(group, 20_000) or time.monotonic() - started >= 1.5
+    """The group rule before yielding: `leads.import_commit_rows` rows or 1.5 s."""
+    return taken >= group or time.monotonic() - started >= 1.5
 
 
 def one_import(rows: int, path: Path, every: float | None) -> tuple[float, list]:

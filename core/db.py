@@ -53,12 +53,14 @@ def _bind_plain_values_directly() -> None:
 _bind_plain_values_directly()
 
 
-SQLITE_PAGE_BYTES = 16384
-"""Page size of new SQLite databases (existing files keep theirs). The default 4 KiB makes
-a bulk import of leads rewrite more, smaller pages of its random blind-index B-trees each
-commit: re-inserting 1M lead rows with every index, 4 / 8 / 16 KiB pages cost 29.5 / 27.0 /
-25.7 µs a row of the writer's time and 37 / 34 / 32 CPU-s with the checkpoints (1 KiB: 39 µs).
-16 KiB is InnoDB's default; larger pages gained little more."""
+SQLITE_PAGE_BYTES = 4096
+"""Page size of new SQLite databases (SQLite's default; existing files keep theirs). Measured
+both ways on 2026-12-05: 16 KiB pages make a bulk import's large commits cheaper
+(re-inserting 1M lead rows with every index: 29.5 → 25.7 µs a row of the writer's time) but
+every small transaction dearer — each dirtied index page is four times the bytes in the WAL
+and in the checkpoint — and web-form capture is the latency goal: 1.74 → 2.35 ms server CPU
+a post, p99 8.9 → 19.9 ms (`bench/bench_leads_capture.py --posts 2000`, two pairs). The
+import gets its large commits from its commit groups instead (`importer.run.commit_rows`)."""
 
 
 def make_database(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_000) -> pw.Database:
@@ -73,7 +75,7 @@ def make_database(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 10_00
         elif path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return pw.SqliteDatabase(path, pragmas={
-            "page_size": SQLITE_PAGE_BYTES,  # takes effect only in a new file: before WAL
+            "page_size": SQLITE_PAGE_BYTES,  # only a new file takes it: set before WAL
             "journal_mode": "wal",
             "foreign_keys": 1,
             "busy_timeout": busy_timeout_ms,

@@ -281,24 +281,25 @@ def commit_rows(settings, batch_rows: int) -> int:
     """Rows committed in one transaction. SQLite writes every page a transaction dirtied to
     the WAL at commit, and a batch's blind indexes land on random pages: committing 2,000
     rows at 1M leads rewrote ~5,000 index pages (48 µs a row, more than the INSERT itself),
-    20,000 rows share most of them (20 µs; `bench/bench_leads_import.py`), 100,000 more
-    (re-inserting 1M rows with 16 KiB pages: 26.7 → 22.7 µs a row). So on SQLite consecutive
-    batches go into one transaction up to `leads.import_commit_rows` (each batch a
-    savepoint) — while no other writer waits (`_group_ends`). PostgreSQL commits are cheap
-    (asynchronous for imports): one batch each, the shortest lock hold."""
+    20,000 rows share most of them (20 µs; `bench/bench_leads_import.py`). So on SQLite
+    consecutive batches go into one transaction up to `leads.import_commit_rows` (each batch
+    a savepoint) — while no other writer waits (`_group_ends`). Larger groups were measured
+    too: 100,000 rows or 5 s imported 1M rows no faster with 4 KiB pages (12,583 against
+    12,795 rows/s). PostgreSQL commits are cheap (asynchronous for imports): one batch each,
+    the shortest lock hold."""
     if is_postgres():
         return batch_rows
     return max(batch_rows, int(settings["leads"].get("import_commit_rows", batch_rows)))
 
 
-GROUP_SECONDS = 5.0  # a SQLite commit group ends after this long even if nobody waits
+GROUP_SECONDS = 1.5  # a SQLite commit group ends after this long even if nobody waits
 
 
 def _group_ends(taken: int, group: int, started: float) -> bool:
     """Does a SQLite commit group end after this batch? When it holds `group` rows or has
-    held the write lock `GROUP_SECONDS` (progress is seen at commits), or as soon as another
-    writer — a web-form post, a rep's edit — waits in the writer queue: it waits for one
-    batch (~0.1 s) at most, not for the whole group."""
+    held the write lock `GROUP_SECONDS`, or as soon as another writer — a web-form post, a
+    rep's edit — waits in the writer queue: it waits for the batch in hand (~0.1 s), not for
+    the rest of the group (p99 1.25 s → 0.16 s: `bench/bench_import_neighbours.py`)."""
     return (taken >= group or time.monotonic() - started >= GROUP_SECONDS
             or other_writers_waiting())
 
