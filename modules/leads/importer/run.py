@@ -299,7 +299,7 @@ def _group_ends(taken: int, group: int, started: float) -> bool:
     """Does a SQLite commit group end after this batch? When it holds `group` rows or has
     held the write lock `GROUP_SECONDS`, or as soon as another writer — a web-form post, a
     rep's edit — waits in the writer queue: it waits for the batch in hand (~0.1 s), not for
-    the rest of the group (p99 1.25 s → 0.16 s: `bench/bench_import_neighbours.py`)."""
+    the rest of the group (p99 1.32 s → 0.23 s: `bench/bench_import_neighbours.py`)."""
     return (taken >= group or time.monotonic() - started >= GROUP_SECONDS
             or other_writers_waiting())
 

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from core.db import _sqlite_file, atomic, is_postgres
+from core.db import _sqlite_file, is_postgres
 from core.writer_queue import writers_waiting
 from modules.leads.importer import run as run_module
 from modules.leads.importer.batch import BatchProcessor
-from modules.leads.models import Lead
-from modules.leads.models_capture import ImportRun
 from modules.leads.tests.capture_org import *  # noqa: F401,F403
 from modules.leads.tests.test_import import run_import
 
