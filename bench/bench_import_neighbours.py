@@ -52,8 +52,11 @@ NEIGHBOUR = """
 
 
 def fixed_groups(taken: int, group: int, started: float) -> bool:
-    """The group rule before yielding: `leads.import_commit_rows` rows or 1.5 s."""
-    return taken >= group or time.monotonic() - started >= 1.5
+    """The group rule before yielding: the same bounds (`leads.import_commit_rows` rows or
+    `GROUP_SECONDS`), so the pair differs in the yielding alone."""
+    from modules.leads.importer.run import GROUP_SECONDS
+
+    return taken >= group or time.monotonic() - started >= GROUP_SECONDS
 
 
 def one_import(rows: int, path: Path, every: float | None) -> tuple[float, list]:
