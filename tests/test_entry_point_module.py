@@ -77,6 +77,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def first_answer(url: str, seconds: float) -> requests.Response | None:
+    """The first response of a server that is starting, None if none came in `seconds`.
+    `huike serve` binds its port before it builds the app (and, with several processes,
+    before it forks), so a request can be accepted and then wait: on a loaded CI host that
+    wait once passed a 2 s read timeout. Read time-outs are retried like refused
+    connections, bounded by one deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            return requests.get(url, timeout=15)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.1)
+    return None
+
+
 def huike(env, *args, **kwargs):
     return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
                           env=env, capture_output=True, text=True, timeout=120, **kwargs)
@@ -109,13 +124,8 @@ def test_entry_point_module_is_listed_and_served(tmp_path, database_url):
          str(data), "--port", str(port)], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
-        body = None
-        deadline = time.monotonic() + 60
-        while body is None and time.monotonic() < deadline:
-            try:
-                body = requests.get(f"http://127.0.0.1:{port}/api/v1/acme/ping", timeout=15).json()
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
+        answer = first_answer(f"http://127.0.0.1:{port}/api/v1/acme/ping", 60)
+        body = answer.json() if answer is not None else None
         assert body == {"pong": "acme", "module": "acme_visits"}
         meta = requests.get(f"http://127.0.0.1:{port}/api/v1/meta/modules", timeout=5).json()
         assert {"name": "acme_visits", "origin": "entry-point"}.items() <= next(
@@ -141,18 +151,12 @@ def test_serve_with_several_processes_answers(tmp_path, database_url):
          str(data), "--port", str(port), "--processes", "2"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        # The parent binds the port before forking, so a connection can be accepted while a
-        # worker still imports the modules; on a loaded CI host that read once took > 2 s.
-        # Waiting is bounded by a deadline, not by a per-request timeout.
-        statuses = []
-        deadline = time.monotonic() + 90
-        while len(statuses) < 20 and time.monotonic() < deadline:
-            try:
-                statuses.append(requests.get(f"http://127.0.0.1:{port}/healthz", timeout=15)
-                                .status_code)
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
-        assert statuses and set(statuses) == {200}
+        url = f"http://127.0.0.1:{port}/healthz"
+        first = first_answer(url, 90)
+        assert first is not None
+        statuses = [first.status_code] + [requests.get(url, timeout=15).status_code
+                                          for _ in range(19)]
+        assert set(statuses) == {200}
     finally:
         import signal
         os.killpg(server.pid, signal.SIGTERM)
