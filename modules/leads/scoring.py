@@ -211,14 +211,16 @@ def score_new(ctx, leads: list[Lead]) -> None:
         lead.breakdown_json = text
 
 
-def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now) -> list[tuple]:
+def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now,
+                memo: "Memo | None" = None) -> list[tuple]:
     """What `score_new` would set on each new lead under `rules` (`rules_by_division`,
     loaded by the caller), computed without the database — the import's worker process —
     in a compact form for the trip to the importer: `(score, breakdown JSON template,
     budget detail or None)`; `restore` turns it into score, breakdown and JSON text. For a
     new lead the score does not depend on the moment beyond its `created_at`: no
-    engagement, no activity, created now."""
-    memo = Memo(rules)
+    engagement, no activity, created now. A caller scoring many batches passes one `memo`
+    (`Memo(rules)`) for all of them: its entries hold for any moment."""
+    memo = memo or Memo(rules)
     return [memo.ahead(lead, now) for lead in leads]
 
 
@@ -242,16 +244,20 @@ def restore(scored: tuple, cache: dict, store: Store) -> tuple[int, list, str]:
 
 class Memo:
     """`evaluate` for leads without engagement events, memoised on what the rules look at:
-    division, source, hot, latest touch, the filled fields and which budget bands the budget
-    falls in. In an import batch most leads share these, so most are scored by one dict
-    lookup and their breakdown's JSON is encoded once; only a fired budget rule's detail (it
-    names the amount) is filled in per lead. The result is exactly `evaluate`'s."""
+    division, source, hot, the age of the latest touch (`now` minus the later of last
+    activity and creation: all a recency rule reads — so an entry holds at any `now`), the
+    filled fields and which budget bands the budget falls in. In an import most leads share
+    these, so most are scored by one dict lookup and their breakdown's JSON is encoded once;
+    only a fired budget rule's detail (it names the amount) is filled in per lead. The
+    result is exactly `evaluate`'s."""
 
     def __init__(self, rules: dict[int, list[ScoringRule]], store: Store | None = None):
         self.rules = rules
         every = [r for group in rules.values() for r in group]
         self.fields = tuple(sorted({(r.params or {}).get("field", "") for r in every
                                     if r.kind == "field"}))
+        self.checks = [(name, f"{name}_bidx" if name in ENCRYPTED else None)
+                       for name in self.fields]  # `_filled`, inlined in `_key`
         self.bands = {d: [(r.code, _decimal((r.params or {}).get("min")),
                            _decimal((r.params or {}).get("max")))
                           for r in group if r.kind == "budget"] for d, group in rules.items()}
@@ -279,13 +285,15 @@ class Memo:
         bands and budget."""
         data = lead.__data__
         division = data.get("division")
-        budget = _decimal(data.get("budget"))
+        budget = data.get("budget")
+        budget = budget if budget.__class__ is Decimal else _decimal(budget)
         bands = () if budget is None else tuple(
-            (low is None or budget >= low) and (high is None or budget < high)
-            for _code, low, high in self.bands.get(division, ()))
+            [(low is None or budget >= low) and (high is None or budget < high)
+             for _code, low, high in self.bands.get(division, ())])
+        touched = data.get("last_activity_at"), data.get("created_at")
+        touched = max([t for t in touched if t], default=None)
         key = (division, data.get("source"), bool(data.get("hot")),
-               data.get("last_activity_at"), data.get("created_at"),
-               tuple(_filled(lead, name) for name in self.fields), bands)
+               None if touched is None else now - touched, self._filled(data), bands)
         found = self.found.get(key)
         if found is None:
             score, breakdown = evaluate(lead, self.rules.get(division, []), [], now)
@@ -293,6 +301,18 @@ class Memo:
                         for item in breakdown]
             found = self.found[key] = (score, breakdown, rawsql.json_text(template))
         return found, bands, budget
+
+    def _filled(self, data: dict) -> tuple:
+        """`_filled` of each field a rule looks at, as a key part."""
+        filled = []
+        for name, index in self.checks:
+            value = data.get(name)
+            if index is not None:
+                filled.append(bool(data.get(index)) or bool(value))
+            else:
+                filled.append(value is not None and (not isinstance(value, str)
+                                                     or bool(value.strip())))
+        return tuple(filled)
 
 
 BATCH_MEMO = "leads.after_create.batch"

@@ -5,7 +5,10 @@ the run's counters, so a batch is all or nothing. Per batch the database sees a 
 of statements whatever its size: one `IN` query for import keys already present, two `IN`
 queries for duplicates (blind indexes of the division's leads; of every contact), one
 multi-row INSERT, one
-query for the new ids, and one for the leads to merge into (if any).
+query for the new ids, and one for the leads to merge into (if any). On SQLite the two
+duplicate queries are made ahead by the import's worker process when it runs
+(`importer.probes`: its snapshot is completed with what this run wrote since, or refused
+when another connection committed in between).
 
 A row whose mobile, e-mail or WeChat matches (blind index) a contact — of any division: an
 existing customer, 撞单 — is not imported under `skip` and `merge` (reported as `skipped`,
@@ -28,8 +31,8 @@ from dataclasses import dataclass, field
 from modules.leads import pipeline, scoring
 from modules.leads.breakdown import store_of
 from modules.leads.importer.crypt import BatchCrypter, channels
-from modules.leads.importer.sql import (InsertPlan, contacts_holding, keys_between,
-                                         leads_holding)
+from modules.leads.importer import probes
+from modules.leads.importer.sql import InsertPlan, contacts_holding, keys_between
 from modules.leads.models import Lead
 from modules.leads.validation import Refs, clean
 
@@ -79,6 +82,7 @@ class Prepared:
     last: int
     problems: list  # rows failing validation: (number, "error", message, cells)
     pending: list[Pending]
+    probed: tuple | None = None  # the worker's duplicate lookups (`probes.probe`), if made
 
     def __reduce__(self):
         """Pickled with each row as a plain tuple (the trip from the worker process): half
@@ -86,11 +90,13 @@ class Prepared:
         `__dict__` (2.7 instead of 5.9 µs a row to pickle, 2.3 instead of 3.2 to unpickle)."""
         return (_prepared, (self.rows, self.first, self.last, self.problems,
                             [(p.number, p.cells, p.values, p.key, p.indexes, p.sealed, p.scored)
-                             for p in self.pending]))
+                             for p in self.pending], self.probed))
 
 
-def _prepared(rows: int, first: int, last: int, problems: list, pending: list) -> Prepared:
-    return Prepared(rows, first, last, problems, [Pending(*fields) for fields in pending])
+def _prepared(rows: int, first: int, last: int, problems: list, pending: list,
+              probed: tuple | None = None) -> Prepared:
+    return Prepared(rows, first, last, problems, [Pending(*fields) for fields in pending],
+                    probed)
 
 
 @dataclass
@@ -103,6 +109,7 @@ class Outcome:
     failed: int = 0
     merged_into: list[int] = field(default_factory=list)
     created_leads: list[Lead] = field(default_factory=list)  # for `pipeline.after_insert`
+    filled: list[tuple[str, int]] = field(default_factory=list)  # (index, lead id) merged in
     problems: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
 
 
@@ -226,9 +233,11 @@ def _fill(into: dict, other: dict) -> list[str]:
 class BatchProcessor:
     """Handles the batches of one run (insert plan and channel specs built once)."""
 
-    def __init__(self, ctx, spec: RunSpec, refs: Refs | None = None):
+    def __init__(self, ctx, spec: RunSpec, refs: Refs | None = None, cursor: int = 0):
         self.ctx = ctx
         self.spec = spec
+        self.cursor = cursor  # the run's rows done before the next batch (`ImportRun.processed`)
+        self.ledger = probes.Ledger() if probes.usable(spec) else None  # worker's probes
         self.refs = refs or Refs.load()
         self.plan = InsertPlan()
         self.specs = channels()
@@ -240,29 +249,21 @@ class BatchProcessor:
         self.custom = self.plan.convert("custom", {})  # a row's `custom` without a label
 
     # ------------------------------------------------------------------ steps
-    def _wanted(self, pending: list[Pending]) -> dict[str, set[str]]:
-        wanted = {spec.index_name: set() for spec in self.specs}
-        for p in pending:
-            for spec in self.specs:
-                if p.indexes[spec.name]:
-                    wanted[spec.index_name].add(p.indexes[spec.name])
-        return wanted
+    def _lookups(self, pending: list[Pending], probed: tuple | None) -> tuple:
+        """`(index → id of the division's oldest lead holding it, indexes a contact holds)`
+        for the batch: the worker's probes brought up to date (`probes.Ledger`), else two
+        queries."""
+        wanted = probes.wanted(pending, self.specs)
+        found = self.ledger.found(probed, wanted) if self.ledger is not None else None
+        if found is not None:
+            return found
+        return probes.existing_leads(self.spec.division_id, wanted), contacts_holding(wanted)
 
-    def _existing(self, wanted: dict[str, set[str]]) -> dict[str, int]:
-        """Index → id of a lead of the division holding it (one query)."""
-        found: dict[str, int] = {}
-        for pk, *indexes in leads_holding(self.spec.division_id, wanted):
-            for index in indexes:
-                if index:
-                    found.setdefault(index, pk)
-        return found
-
-    def _dedupe(self, pending: list[Pending], crypter, out: Outcome):
+    def _dedupe(self, pending: list[Pending], crypter, out: Outcome, probed: tuple | None):
         """Split rows into inserts and merges into existing leads (`{lead id: [rows]}`)."""
         if self.spec.policy == "create":
             return pending, {}
-        wanted = self._wanted(pending)
-        existing, customers = self._existing(wanted), contacts_holding(wanted)
+        existing, customers = self._lookups(pending, probed)
         seen = self.seen  # dry runs: earlier batches' rows (negative row numbers)
         first: dict[str, Pending] = {}
         inserts, merges = [], {}
@@ -351,8 +352,10 @@ class BatchProcessor:
                 scoring.restore(p.scored, self.breakdowns, self.store)
         return lead
 
-    def _merge_existing(self, merges: dict[int, list[Pending]], out: Outcome) -> None:
-        """Fill empty fields of existing leads from the duplicate rows (full rows, decrypted)."""
+    def _merge_existing(self, merges: dict[int, list[Pending]], out: Outcome,
+                        crypter: BatchCrypter) -> None:
+        """Fill empty fields of existing leads from the duplicate rows (full rows, decrypted);
+        the blind indexes of the channels filled go to `out.filled`."""
         if not merges:
             return
         for lead in Lead.select().where(Lead.id.in_(sorted(k for k in merges if k > 0))):
@@ -367,6 +370,8 @@ class BatchProcessor:
             if changes and not self.spec.dry_run:
                 changes["updated_at"] = self.ctx.now()
                 Lead.update(changes).where(Lead.id == lead.id).execute()
+                out.filled += [(crypter.index(spec, changes[spec.name]), lead.id)
+                               for spec in self.specs if spec.name in changes]
             out.merged_into.append(lead.id)
         out.merged += sum(len(rows) for rows in merges.values())
 
@@ -377,6 +382,9 @@ class BatchProcessor:
         if not isinstance(batch, Prepared):
             batch = prepare(self.spec, self.refs, batch)
         out = Outcome(rows=batch.rows, problems=list(batch.problems))
+        if self.ledger is not None:
+            self.ledger.observe(self.cursor)  # has anyone else committed since the last one?
+        self.cursor += batch.rows
         crypter = BatchCrypter(self.specs)
         pending = batch.pending
         out.failed = len(out.problems)
@@ -386,7 +394,7 @@ class BatchProcessor:
         for p in pending:
             if not p.indexes:
                 self._index(p, crypter)
-        inserts, merges = self._dedupe(pending, crypter, out)
+        inserts, merges = self._dedupe(pending, crypter, out, batch.probed)
         if self.spec.dry_run:
             out.merged += sum(len(r) for r in merges.values())
             out.created = len(inserts)
@@ -414,8 +422,18 @@ class BatchProcessor:
             out.created_leads = [lead for lead in leads if lead.__data__["id"] is not None]
             out.created_ids = sorted(lead.__data__["id"] for lead in out.created_leads)
         out.created = len(out.created_ids)
-        self._merge_existing(merges, out)
+        self._merge_existing(merges, out, crypter)
+        if self.ledger is not None:
+            self.ledger.remember(self.cursor, self._held(out))
         return out
+
+    def _held(self, out: Outcome) -> list[tuple[str, int]]:
+        """`(blind index, lead id)` of every channel the batch wrote: its new leads', and
+        those it filled in by merging (what a later batch's lookup would find)."""
+        names = [spec.index_name for spec in self.specs]
+        held = [(data[name], data["id"]) for data in (lead.__data__ for lead in out.created_leads)
+                for name in names if data[name]]
+        return held + out.filled
 
 
 def problem_rows(run_id: int, headers: list[str], out: Outcome) -> list[dict]:

@@ -248,13 +248,13 @@ def _batches(ctx, run: ImportRun, size: int):
     settings = ctx.registry.settings
     if not worker.wanted(settings, run.total - run.processed):
         table = open_table(Path(run.file_path))
-        processor = BatchProcessor(ctx, _spec(run, table.headers))
+        processor = BatchProcessor(ctx, _spec(run, table.headers), cursor=run.processed)
         yield processor, run.total, _inline(table, run.processed, size)
         return
-    processor = BatchProcessor(ctx, _spec(run, run.headers))
+    processor = BatchProcessor(ctx, _spec(run, run.headers), cursor=run.processed)
     head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
-    with worker.Feed(settings, processor.spec, run.file_path, run.processed + head,
-                     size) as feed:
+    with worker.Feed(settings, processor.spec, run.file_path, run.processed + head, size,
+                     probing=processor.ledger is not None) as feed:
         table = open_table(Path(run.file_path))
         yield processor, run.total, itertools.chain(
             itertools.islice(_inline(table, run.processed, size), worker.HEAD_BATCHES),
@@ -353,6 +353,10 @@ def execute(ctx, run_id: int, progress: Callable[[int, int], None] | None = None
                 done += taken
                 if progress:
                     progress(done, total)
+            if processor.ledger is not None:
+                log.debug("import run %s: %d batches' duplicate lookups made ahead by the "
+                          "worker process, %d by the importer", run.id, processor.ledger.used,
+                          processor.ledger.refused)
         return finish(ctx, run.id, token)
     except Preempted:
         log.warning("import run %s was taken over by another worker", run_id)

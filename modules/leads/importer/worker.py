@@ -1,8 +1,10 @@
 """The import's second core: a worker process that reads the file and does each batch's
 CPU-only work — parse cells, `validation.clean`, blind indexes, AES-GCM encryption of the
 channels (`batch.prepare`), scoring (`scoring.score_ahead`, with the rules the importer loaded
-at the start: new leads have no engagements) — while the importing process does what needs the database and
-the order: import-key check, dedupe, scoring and assignment, INSERT, counters, commit.
+at the start: new leads have no engagements) and, on SQLite, each batch's duplicate lookups
+(`importer.probes`: a read snapshot the importer brings up to date) — while the importing
+process does what needs the write lock and the order: import-key check, dedupe, assignment,
+INSERT, counters, commit.
 
 Batches travel through a bounded queue in file order and are committed in that order by the
 importing process alone, so idempotence and resume work exactly as inline (`importer.run`):
@@ -13,12 +15,13 @@ error (the run resumes from its last committed batch).
 The worker is a `spawn`ed process (never a fork: the importer holds a database connection
 and, inside the server's job worker, threads). It builds the install's registry from the
 settings, loads the keyring from the data dir's master key and the data-key table and the
-regions (`Refs`) with its own short read, then works without the database. Its start-up
+regions (`Refs`) with its own short read, then reads only for the lookups. Its start-up
 (~1 s: imports, key unwrapping) only pays for itself on big files: runs with fewer rows
 left than `leads.import_worker_rows` (default `WORKER_ROWS`) stay inline.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import pickle
@@ -100,24 +103,26 @@ def scoring_rules(division_id: int) -> dict | None:
     return rules_by_division([division_id])
 
 
-def _score(prepared, spec, rules) -> None:
-    """Score the batch's rows ahead (`scoring.score_ahead`), as `score_new` would."""
+def _score(prepared, spec, memo) -> None:
+    """Score the batch's rows ahead (`scoring.score_ahead`), as `score_new` would (`memo`:
+    the run's `scoring.Memo`, its entries reused by every batch)."""
     from core.db import utcnow
     from modules.leads.importer.batch import new_lead
     from modules.leads.scoring import score_ahead
 
     now = utcnow()
     leads = [new_lead(p, spec, None, now) for p in prepared.pending]
-    for p, scored in zip(prepared.pending, score_ahead(leads, rules, now)):
+    for p, scored in zip(prepared.pending, score_ahead(leads, memo.rules, now, memo)):
         p.scored = scored
 
 
-def work(settings, spec, path: str, skip: int, size: int, rules, out) -> None:
-    """The worker's main: prepared batches of the file after `skip` rows, then `("end",)`."""
+def work(settings, spec, path: str, skip: int, size: int, rules, out,
+         probing: bool = False) -> None:
+    """The worker's main: prepared batches of the file after `skip` rows, then `("end",)`;
+    with `probing`, each with its duplicate lookups made (`probes.probe`) on a read
+    connection the worker keeps for the run."""
     try:
-        from modules.leads.importer.batch import pack, prepare
-        from modules.leads.importer.crypt import BatchCrypter, channels
-        from modules.leads.importer.reader import open_table
+        from core.db import connection
 
         gc.disable()  # this process makes only acyclic, short-lived objects (see run.gc_paused)
         try:
@@ -126,29 +131,47 @@ def work(settings, spec, path: str, skip: int, size: int, rules, out) -> None:
             _put(out, ("error", WorkerFailed(f"could not start: {type(exc).__name__}: {exc}"),
                        None))
             return
-        specs = channels()
-        crypter = BatchCrypter(specs)
-
-        def ready(batch):
-            prepared = prepare(spec, refs, batch, crypter, specs)
-            if rules is not None:
-                _score(prepared, spec, rules)
-            for p in prepared.pending:  # the importer needs them for reported rows only
-                p.cells = pack(p.cells)
-            return ("batch", prepared)
-
-        batch = []
-        for row in open_table(Path(path)).rows(skip=skip):
-            batch.append(row)
-            if len(batch) >= size:
-                if not _put(out, ready(batch)):
-                    return
-                batch = []
-        if batch and not _put(out, ready(batch)):
-            return
-        _put(out, ("end",))
+        with connection() if probing else contextlib.nullcontext():
+            _prepare_all(spec, refs, path, skip, size, rules, out, probing)
     except BaseException as exc:  # noqa: BLE001 — every failure is reported to the importer
         _put(out, _failure(exc))
+
+
+def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
+                 probing: bool) -> None:
+    """Read the file after `skip` rows and hand over each prepared batch, then `("end",)`."""
+    from modules.leads.importer import probes
+    from modules.leads.importer.batch import pack, prepare
+    from modules.leads.importer.crypt import BatchCrypter, channels
+    from modules.leads.importer.reader import open_table
+
+    from modules.leads.scoring import Memo
+
+    specs = channels()
+    crypter = BatchCrypter(specs)
+    memo = Memo(rules) if rules is not None else None
+
+    def ready(batch):
+        prepared = prepare(spec, refs, batch, crypter, specs)
+        if memo is not None:
+            _score(prepared, spec, memo)
+        if probing:
+            prepared.probed = probes.probe(spec.run_id, spec.division_id,
+                                           probes.wanted(prepared.pending, specs))
+        for p in prepared.pending:  # the importer needs them for reported rows only
+            p.cells = pack(p.cells)
+        return ("batch", prepared)
+
+    batch = []
+    for row in open_table(Path(path)).rows(skip=skip):
+        batch.append(row)
+        if len(batch) >= size:
+            if not _put(out, ready(batch)):
+                return
+            batch = []
+    if batch and not _put(out, ready(batch)):
+        return
+    _put(out, ("end",))
 
 
 # ------------------------------------------------------------------ the importer's side
@@ -156,13 +179,14 @@ class Feed:
     """Prepared batches from a worker process, in file order (a context manager: the
     worker is stopped on exit, whatever happened)."""
 
-    def __init__(self, settings, spec, path: str, skip: int, size: int):
+    def __init__(self, settings, spec, path: str, skip: int, size: int,
+                 probing: bool = False):
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue(maxsize=DEPTH)
         rules = scoring_rules(spec.division_id)
         self.process = context.Process(target=work, name="huike-import-prepare", daemon=True,
                                        args=(settings, spec, path, skip, size, rules,
-                                             self.queue))
+                                             self.queue, probing))
 
     def __enter__(self) -> "Feed":
         self.process.start()

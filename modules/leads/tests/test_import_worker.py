@@ -33,6 +33,9 @@ MIXED = [
           region="华南" if n % 5 else "华东", need="报价" if n % 2 else "")
       for n in range(25)],
     row("客户3", "135 0013 0003", company="补充公司", title="总监"),  # duplicate, later batch
+    row("客户4", "135 0013 0004", email="c4@fill.cn"),  # merge: fills 客户4's empty e-mail
+    *[row(f"后来{n}", f"1340013{n:04d}") for n in range(10)],
+    row("只有邮箱", email="c4@fill.cn"),  # a later batch: 客户4 under merge, new otherwise
 ]
 
 
@@ -83,8 +86,16 @@ def outcome(run_id: int) -> tuple:
 
 
 @pytest.mark.parametrize("options", [{"policy": "skip"}, {"policy": "merge"},
-                                     {"policy": "create"}, {"policy": "merge", "dry_run": True}])
+                                     {"policy": "create"}, {"policy": "merge", "dry_run": True},
+                                     {"policy": "merge", "commit_rows": 10}])
 def test_worker_and_inline_imports_give_the_same_result(org, tmp_path, monkeypatch, options):
+    """Also the worker's duplicate lookups (`importer.probes`), made before earlier batches
+    were written: with one commit group (the default for a file this small) every lookup
+    after the first batch is completed from the importer's memory; with a commit a batch,
+    from whatever the snapshot missed."""
+    options = dict(options)
+    monkeypatch.setitem(org.registry.settings.values["leads"], "import_commit_rows",
+                        options.pop("commit_rows", 20_000))
     path = write(tmp_path, "mixed.csv", csv_bytes(MIXED, encoding="gbk"))
     from modules.leads.importer import worker
 
@@ -105,11 +116,17 @@ def test_worker_and_inline_imports_give_the_same_result(org, tmp_path, monkeypat
         results.append(outcome(run.id))
     inline, worked, mixed = results
     assert worked == inline and mixed == inline
-    assert delivered[:4] == [2, 12, 22, 32] and delivered[4:] == [22, 32]  # the head: 2 batches
+    # the worker's batches (rows from 2): all of them, then those after a 2-batch head
+    assert delivered == [2, 12, 22, 32, 42, 22, 32, 42]
     leads, errors, counts = inline
     assert counts[0] == "done" and counts[2] == len(MIXED)
     kinds = {"error"} if options["policy"] == "create" else {"error", "skipped"}
     assert {kind for _row, kind, _m, _r in errors} == kinds
+    filled = [lead for lead in leads if lead[6] == "c4@fill.cn"]
+    if options["policy"] == "merge" and not options.get("dry_run"):
+        assert [lead[1] for lead in filled] == ["客户4"]  # the e-mail-only row merged into it
+    if options["policy"] == "skip":
+        assert [lead[1] for lead in filled] == ["只有邮箱"]
     if not options.get("dry_run"):
         assert {lead[18] for lead in leads if lead[0]} == {org.id("rep1"), org.id("rep2")}
         assert any(lead[20] and any(p["kind"] == "budget" for p in lead[20]) for lead in leads)
