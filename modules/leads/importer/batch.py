@@ -237,7 +237,7 @@ class BatchProcessor:
         self.ctx = ctx
         self.spec = spec
         self.cursor = cursor  # the run's rows done before the next batch (`ImportRun.processed`)
-        self.ledger = probes.Ledger() if probes.usable(spec) else None  # worker's probes
+        self.ledger: probes.Ledger | None = None  # set when a worker process looks up ahead
         self.refs = refs or Refs.load()
         self.plan = InsertPlan()
         self.specs = channels()

@@ -34,7 +34,7 @@ from core.db import (atomic, background_checkpoints, database, is_postgres,
                      other_writers_waiting)
 from core.web.base import APIError
 from modules.leads import pipeline
-from modules.leads.importer import worker
+from modules.leads.importer import probes, worker
 from modules.leads.importer.batch import BatchProcessor, Prepared, RunSpec, problem_rows
 from modules.leads.importer.mapping import detect, require_name
 from modules.leads.importer.reader import open_table
@@ -252,19 +252,26 @@ def _batches(ctx, run: ImportRun, size: int):
         yield processor, run.total, _inline(table, run.processed, size)
         return
     processor = BatchProcessor(ctx, _spec(run, run.headers), cursor=run.processed)
+    if probes.usable(processor.spec):  # before the worker's first snapshot
+        processor.ledger = probes.Ledger()
     head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
     with worker.Feed(settings, processor.spec, run.file_path, run.processed + head, size,
                      probing=processor.ledger is not None) as feed:
         table = open_table(Path(run.file_path))
+
+        def instead() -> Iterator[list]:
+            processor.ledger = None  # no snapshot will come: the importer looks up itself
+            return _inline(table, run.processed + head, size)
+
         yield processor, run.total, itertools.chain(
             itertools.islice(_inline(table, run.processed, size), worker.HEAD_BATCHES),
-            fed(feed, lambda: _inline(table, run.processed + head, size)))
+            fed(feed, instead))
 
 
 def fed(feed, inline: Callable[[], Iterator[list]]) -> Iterator:
     """The worker's batches; when the worker cannot start (nothing received yet) the same
-    batches read and prepared here instead — slower, never wrong. A worker dying later
-    stops the run (resumable from its last committed batch)."""
+    batches read and prepared here instead (`inline()`) — slower, never wrong. A worker
+    dying later stops the run (resumable from its last committed batch)."""
     started = False
     try:
         for batch in feed:
