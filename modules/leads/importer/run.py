@@ -247,7 +247,7 @@ def _batches(ctx, run: ImportRun, size: int):
     count hold), read and prepared here otherwise (raw rows)."""
     settings = ctx.registry.settings
     if not worker.wanted(settings, run.total - run.processed):
-        table = open_table(Path(run.file_path))
+        table = open_table(Path(run.file_path), run.encoding)
         processor = BatchProcessor(ctx, _spec(run, table.headers), cursor=run.processed)
         yield processor, run.total, _inline(table, run.processed, size)
         return
@@ -256,8 +256,8 @@ def _batches(ctx, run: ImportRun, size: int):
         processor.ledger = probes.Ledger()
     head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
     with worker.Feed(settings, processor.spec, run.file_path, run.processed + head, size,
-                     probing=processor.ledger is not None) as feed:
-        table = open_table(Path(run.file_path))
+                     probing=processor.ledger is not None, encoding=run.encoding) as feed:
+        table = open_table(Path(run.file_path), run.encoding)
 
         def instead() -> Iterator[list]:
             processor.ledger = None  # no snapshot will come: the importer looks up itself

@@ -117,7 +117,7 @@ def _score(prepared, spec, memo) -> None:
 
 
 def work(settings, spec, path: str, skip: int, size: int, rules, out,
-         probing: bool = False) -> None:
+         probing: bool = False, encoding: str | None = None) -> None:
     """The worker's main: prepared batches of the file after `skip` rows, then `("end",)`;
     with `probing`, each with its duplicate lookups made (`probes.probe`) on a read
     connection the worker keeps for the run."""
@@ -132,13 +132,13 @@ def work(settings, spec, path: str, skip: int, size: int, rules, out,
                        None))
             return
         with connection() if probing else contextlib.nullcontext():
-            _prepare_all(spec, refs, path, skip, size, rules, out, probing)
+            _prepare_all(spec, refs, path, skip, size, rules, out, probing, encoding)
     except BaseException as exc:  # noqa: BLE001 — every failure is reported to the importer
         _put(out, _failure(exc))
 
 
 def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
-                 probing: bool) -> None:
+                 probing: bool, encoding: str | None) -> None:
     """Read the file after `skip` rows and hand over each prepared batch, then `("end",)`."""
     from modules.leads.importer import probes
     from modules.leads.importer.batch import pack, prepare
@@ -163,7 +163,7 @@ def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
         return ("batch", prepared)
 
     batch = []
-    for row in open_table(Path(path)).rows(skip=skip):
+    for row in open_table(Path(path), encoding).rows(skip=skip):
         batch.append(row)
         if len(batch) >= size:
             if not _put(out, ready(batch)):
@@ -180,13 +180,13 @@ class Feed:
     worker is stopped on exit, whatever happened)."""
 
     def __init__(self, settings, spec, path: str, skip: int, size: int,
-                 probing: bool = False):
+                 probing: bool = False, encoding: str | None = None):
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue(maxsize=DEPTH)
         rules = scoring_rules(spec.division_id)
         self.process = context.Process(target=work, name="huike-import-prepare", daemon=True,
                                        args=(settings, spec, path, skip, size, rules,
-                                             self.queue, probing))
+                                             self.queue, probing, encoding))
 
     def __enter__(self) -> "Feed":
         self.process.start()

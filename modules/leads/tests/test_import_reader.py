@@ -33,3 +33,38 @@ def test_quick_row_count_equals_the_parsed_count(tmp_path, text, quick):
     parsed = sum(1 for _ in table.rows())
     assert table.total == parsed
     assert table._quick_total() == (parsed if quick else None)
+
+
+@pytest.mark.parametrize("text, quick", TEXTS)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_a_stream_with_the_known_encoding_reads_what_decoding_reads(tmp_path, text, quick,
+                                                                   encoding):
+    """An import run reads its file as a stream in the encoding found when it was created
+    (`open_table(path, encoding)`): the same header and records, row numbers included."""
+    path = tmp_path / "leads.csv"
+    try:
+        path.write_bytes(text.encode(encoding))
+    except UnicodeEncodeError:
+        pytest.skip(f"{encoding} cannot hold this text")
+    try:
+        decoded = open_table(path)
+        expected = (decoded.headers, list(decoded.rows()))
+    except APIError as exc:
+        expected = exc.message
+    try:
+        streamed = open_table(path, decoded.encoding if not isinstance(expected, str)
+                              else "gb18030" if encoding == "gbk" else "utf-8")
+        assert streamed._source is None
+        got = (streamed.headers, list(streamed.rows()))
+        assert list(streamed.rows(skip=1)) == got[1][1:]  # a resumed run's rows
+    except APIError as exc:
+        got = exc.message
+    assert got == expected
+
+
+def test_a_stream_that_is_not_its_encoding_is_refused_by_row(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes("姓名,手机\n张伟,1\n".encode("utf-8") + "王芳,2\n".encode("gbk"))
+    with pytest.raises(APIError) as caught:
+        list(open_table(path, "utf-8").rows())
+    assert caught.value.code == "bad_encoding" and "utf-8" in caught.value.message
