@@ -135,8 +135,14 @@ SOURCE_ALIASES = {
 }
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=4096)
 def _key(label: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", label)).strip().casefold()
+    """A label as looked up (NFKC, single spaces, case-folded). Cached: an import file spells
+    its sources and regions the same few ways on every row (two lookups a row)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", label)).strip().casefold()
 
 
 SOURCE_INDEX = {_key(alias): code for code, aliases in SOURCE_ALIASES.items()
@@ -179,6 +185,19 @@ def parse_budget(value) -> decimal.Decimal | None:
     Raises ValueError for anything else (or a negative / too large amount)."""
     if value is None:
         return None
+    if value.__class__ is str:
+        return _budget_text(value)
+    return _parse_budget(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _budget_text(value: str) -> decimal.Decimal | None:
+    """Cached (a Decimal is immutable; a refused text is not cached and raises again): the
+    amounts of an import file repeat."""
+    return _parse_budget(value)
+
+
+def _parse_budget(value) -> decimal.Decimal | None:
     text = _text(value).replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
     text = text.removesuffix("元").strip()
     if not text:
