@@ -49,6 +49,8 @@ CENTS = Decimal("0.01")
 
 # ------------------------------------------------------------------ evaluation (pure)
 def _decimal(value) -> Decimal | None:
+    if value.__class__ is Decimal:  # a budget as cleaned or loaded: already one
+        return value
     if value is None or value == "":
         return None
     try:
@@ -64,8 +66,8 @@ def budget_detail(budget: Decimal) -> str:
     return f"预算 / budget {budget.quantize(CENTS)}"
 
 
-def _filled(lead: Lead, name: str) -> bool:
-    data = lead.__data__
+def _filled(data: dict, name: str) -> bool:
+    """Does the lead (its `__data__`) hold a value in field `name`?"""
     if name in ENCRYPTED:
         return bool(data.get(f"{name}_bidx")) or bool(data.get(name))
     value = data.get(name)
@@ -81,7 +83,7 @@ def _fires(rule: ScoringRule, lead: Lead, events: list[tuple[str, dt.datetime]],
         if source in params.get("sources", ()):
             return rule.points, f"来源 / source: {source}"
     elif rule.kind == "field":
-        if _filled(lead, params.get("field", "")):
+        if _filled(data, params.get("field", "")):
             return rule.points, f"已填写 / filled: {params['field']}"
     elif rule.kind == "budget":
         budget = _decimal(data.get("budget"))
@@ -211,16 +213,14 @@ def score_new(ctx, leads: list[Lead]) -> None:
         lead.breakdown_json = text
 
 
-def score_ahead(leads: list[Lead], rules: dict[int, list[ScoringRule]], now,
-                memo: "Memo | None" = None) -> list[tuple]:
-    """What `score_new` would set on each new lead under `rules` (`rules_by_division`,
-    loaded by the caller), computed without the database — the import's worker process —
+def score_ahead(leads: list[Lead], memo: "Memo", now) -> list[tuple]:
+    """What `score_new` would set on each new lead under the memo's rules (`Memo(rules)`,
+    the rules from `rules_by_division`, loaded by the caller), computed without the database — the import's worker process —
     in a compact form for the trip to the importer: `(score, breakdown JSON template,
     budget detail or None)`; `restore` turns it into score, breakdown and JSON text. For a
     new lead the score does not depend on the moment beyond its `created_at`: no
-    engagement, no activity, created now. A caller scoring many batches passes one `memo`
-    (`Memo(rules)`) for all of them: its entries hold for any moment."""
-    memo = memo or Memo(rules)
+    engagement, no activity, created now. A caller scoring many batches passes the same
+    `memo` for all of them: its entries hold for any moment."""
     return [memo.ahead(lead, now) for lead in leads]
 
 
@@ -256,8 +256,6 @@ class Memo:
         every = [r for group in rules.values() for r in group]
         self.fields = tuple(sorted({(r.params or {}).get("field", "") for r in every
                                     if r.kind == "field"}))
-        self.checks = [(name, f"{name}_bidx" if name in ENCRYPTED else None)
-                       for name in self.fields]  # `_filled`, inlined in `_key`
         self.bands = {d: [(r.code, _decimal((r.params or {}).get("min")),
                            _decimal((r.params or {}).get("max")))
                           for r in group if r.kind == "budget"] for d, group in rules.items()}
@@ -285,15 +283,15 @@ class Memo:
         bands and budget."""
         data = lead.__data__
         division = data.get("division")
-        budget = data.get("budget")
-        budget = budget if budget.__class__ is Decimal else _decimal(budget)
+        budget = _decimal(data.get("budget"))
         bands = () if budget is None else tuple(
             [(low is None or budget >= low) and (high is None or budget < high)
              for _code, low, high in self.bands.get(division, ())])
         touched = data.get("last_activity_at"), data.get("created_at")
         touched = max([t for t in touched if t], default=None)
         key = (division, data.get("source"), bool(data.get("hot")),
-               None if touched is None else now - touched, self._filled(data), bands)
+               None if touched is None else now - touched,
+               tuple([_filled(data, name) for name in self.fields]), bands)
         found = self.found.get(key)
         if found is None:
             score, breakdown = evaluate(lead, self.rules.get(division, []), [], now)
@@ -301,18 +299,6 @@ class Memo:
                         for item in breakdown]
             found = self.found[key] = (score, breakdown, rawsql.json_text(template))
         return found, bands, budget
-
-    def _filled(self, data: dict) -> tuple:
-        """`_filled` of each field a rule looks at, as a key part."""
-        filled = []
-        for name, index in self.checks:
-            value = data.get(name)
-            if index is not None:
-                filled.append(bool(data.get(index)) or bool(value))
-            else:
-                filled.append(value is not None and (not isinstance(value, str)
-                                                     or bool(value.strip())))
-        return tuple(filled)
 
 
 BATCH_MEMO = "leads.after_create.batch"

@@ -112,7 +112,7 @@ def _score(prepared, spec, memo) -> None:
 
     now = utcnow()
     leads = [new_lead(p, spec, None, now) for p in prepared.pending]
-    for p, scored in zip(prepared.pending, score_ahead(leads, memo.rules, now, memo)):
+    for p, scored in zip(prepared.pending, score_ahead(leads, memo, now)):
         p.scored = scored
 
 
@@ -144,7 +144,6 @@ def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
     from modules.leads.importer.batch import pack, prepare
     from modules.leads.importer.crypt import BatchCrypter, channels
     from modules.leads.importer.reader import open_table
-
     from modules.leads.scoring import Memo
 
     specs = channels()
