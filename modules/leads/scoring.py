@@ -66,10 +66,15 @@ def budget_detail(budget: Decimal) -> str:
     return f"预算 / budget {budget.quantize(CENTS)}"
 
 
+_INDEXED = {name: f"{name}_bidx" for name in ENCRYPTED}  # encrypted field → its blind index
+
+
 def _filled(data: dict, name: str) -> bool:
-    """Does the lead (its `__data__`) hold a value in field `name`?"""
-    if name in ENCRYPTED:
-        return bool(data.get(f"{name}_bidx")) or bool(data.get(name))
+    """Does the lead (its `__data__`) hold a value in field `name`? (Once per rule field
+    and lead in a memo key: no name is built per call.)"""
+    index = _INDEXED.get(name)
+    if index is not None:
+        return bool(data.get(index)) or bool(data.get(name))
     value = data.get(name)
     return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
