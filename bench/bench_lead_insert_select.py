@@ -101,11 +101,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     args = parser.parse_args()
+    from core.db import database
+    from modules.leads.importer.run import bulk_session
+
     _registry, data_dir = install(None)
     try:
-        from core.db import database
-        from modules.leads.importer.run import bulk_session
-
         division = org().id
         columns = [c[1] for c in database.execute_sql("PRAGMA table_info(leads_lead)")][1:]
         started = time.perf_counter()
@@ -121,8 +121,6 @@ def main() -> None:
               f"(ratio {per_row['copied'] / per_row['bound']:.2f}); staging them "
               f"{per_row['staged']:.1f} µs a row more")
     finally:
-        from core.db import database
-
         database.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -220,12 +220,13 @@ def score_new(ctx, leads: list[Lead]) -> None:
 
 def score_ahead(leads: list[Lead], memo: "Memo", now) -> list[tuple]:
     """What `score_new` would set on each new lead under the memo's rules (`Memo(rules)`,
-    the rules from `rules_by_division`, loaded by the caller), computed without the database — the import's worker process —
-    in a compact form for the trip to the importer: `(score, breakdown JSON template,
-    budget detail or None)`; `restore` turns it into score, breakdown and JSON text. For a
-    new lead the score does not depend on the moment beyond its `created_at`: no
-    engagement, no activity, created now. A caller scoring many batches passes the same
-    `memo` for all of them: its entries hold for any moment."""
+    the rules from `rules_by_division`, loaded by the caller), computed without the
+    database — the import's worker process — in a compact form for the trip to the
+    importer: `(score, breakdown JSON template, budget detail or None)`; `restore` turns it
+    into score, breakdown and JSON text. For a new lead the score does not depend on the
+    moment beyond its `created_at`: no engagement, no activity, created now. A caller
+    scoring many batches passes the same `memo` for all of them: its entries hold for any
+    moment."""
     return [memo.ahead(lead, now) for lead in leads]
 
 
