@@ -51,7 +51,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "security": {
         "key_file": "",  # empty: master.key in the data dir
-        "key_provider": "",  # "package.module:factory" for an HSM; empty: $HUIKE_MASTER_KEY or key_file
+        "key_provider": "",  # "package.module:factory" for an HSM; empty: $HUIKE_MASTER_KEY
+                             # or key_file
         "key_refresh_seconds": 30,  # running processes pick up a new data-key version this fast
         "session_idle_minutes": 120,
         "session_absolute_hours": 12,
@@ -112,7 +113,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     sections = sorted(DEFAULTS, key=len, reverse=True)
     found: dict[str, dict[str, Any]] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in ("HUIKE_DATA_DIR",) or name.startswith("HUIKE_TEST_"):
+        if (not name.startswith(ENV_PREFIX) or name in ("HUIKE_DATA_DIR",)
+                or name.startswith("HUIKE_TEST_")):
             continue
         rest = name[len(ENV_PREFIX):].lower()
         for section in sections:

@@ -18,7 +18,8 @@ log = logging.getLogger("huike.events")
 
 class EventBus:
     def __init__(self, handlers: dict[str, list[Callable]] | None = None):
-        self._handlers: dict[str, list[Callable]] = {k: list(v) for k, v in (handlers or {}).items()}
+        self._handlers: dict[str, list[Callable]] = {
+            k: list(v) for k, v in (handlers or {}).items()}
 
     @classmethod
     def from_registry(cls, registry) -> "EventBus":

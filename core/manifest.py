@@ -125,7 +125,8 @@ def discover(extra_roots: Iterable[Path] = ()) -> dict[str, Manifest]:
     return manifests
 
 
-def load_order(manifests: dict[str, Manifest], wanted: Iterable[str] | None = None) -> list[Manifest]:
+def load_order(manifests: dict[str, Manifest],
+               wanted: Iterable[str] | None = None) -> list[Manifest]:
     """Deterministic topological order of `wanted` (default: all) and their dependencies.
 
     Among modules whose dependencies are satisfied, the alphabetically first goes next, so the
@@ -142,7 +143,8 @@ def load_order(manifests: dict[str, Manifest], wanted: Iterable[str] | None = No
         manifest = manifests[name]
         for dep in manifest.depends:
             if dep not in manifests:
-                raise ManifestError(f"module {name}: key module.depends names missing module {dep!r}")
+                raise ManifestError(
+                    f"module {name}: key module.depends names missing module {dep!r}")
             stack.append(dep)
         needed[name] = manifest
     ordered: list[Manifest] = []

@@ -18,8 +18,8 @@ document always describes exactly what is served:
   `self.arg("x")`, `int_arg("x")`, ...) are listed as optional strings.
 
 A handler class with `openapi_exclude = True` (the web UI's pages and static files) is not
-API and is left out. A handler may describe itself more precisely with an optional class attribute, merged over the
-generated operation (responses key by key, parameters by name):
+API and is left out. A handler may describe itself more precisely with an optional class
+attribute, merged over the generated operation (responses key by key, parameters by name):
 
     class AccountsHandler(BaseHandler):
         openapi = {

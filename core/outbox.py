@@ -62,7 +62,8 @@ def _kick() -> None:
             log.warning("could not schedule an outbox drain", exc_info=True)
 
 
-def enqueue(topic: str, payload: dict[str, Any], idempotency_key: str | None = None) -> OutboxMessage:
+def enqueue(topic: str, payload: dict[str, Any],
+            idempotency_key: str | None = None) -> OutboxMessage:
     """Write a message in the current transaction; the same key twice returns the first one."""
     key = idempotency_key or f"{topic}:{uuid.uuid4().hex}"
     with atomic():

@@ -99,7 +99,8 @@ def test_password_policy_is_configurable(tmp_path, database_url):
                 error_of(client.post("/api/v1/auth/password", json={
                     "old_password": PASSWORD, "new_password": weak}), 422, "password_policy")
             assert client.post("/api/v1/auth/password", json={
-                "old_password": PASSWORD, "new_password": "Long-enough-pass-2026"}).status_code == 200
+                "old_password": PASSWORD,
+                "new_password": "Long-enough-pass-2026"}).status_code == 200
 
 
 def test_disable_stops_sessions_at_once_and_for_good(http):

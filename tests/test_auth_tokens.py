@@ -67,7 +67,8 @@ def test_token_expiry_bounds_and_name_are_validated(install, http):
     login(http, "alice", PASSWORD)
     maximum = install.settings["security"]["api_token_max_days"]
     for bad in (0, maximum + 1, "30", True):
-        error = error_of(http.post("/api/v1/auth/tokens", json={"name": "x", "expires_in_days": bad}),
+        error = error_of(http.post("/api/v1/auth/tokens",
+                                   json={"name": "x", "expires_in_days": bad}),
                          422)
         assert set(error["fields"]) == {"expires_in_days"}
     error = error_of(http.post("/api/v1/auth/tokens", json={"name": "  "}), 422)

@@ -115,7 +115,8 @@ def test_users_and_modules_and_outbox(cli, tmp_path, password_file, database_url
     created = run(cli, "user", "create", "wang.fang", "--name", "王芳", "--password-file", str(pw),
                   "--data-dir", data)
     assert created.exit_code == 0, created.output
-    duplicate = run(cli, "user", "create", "wang.fang", "--password-file", str(pw), "--data-dir", data)
+    duplicate = run(cli, "user", "create", "wang.fang", "--password-file", str(pw),
+                    "--data-dir", data)
     assert duplicate.exit_code == 2 and "already exists" in duplicate.output
     assert "王芳" in run(cli, "user", "list", "--data-dir", data).output
     assert run(cli, "user", "disable", "wang.fang", "--data-dir", data).exit_code == 0

@@ -14,7 +14,8 @@ def write(data_dir, text):
 def test_precedence(tmp_path):
     write(tmp_path, "[server]\nport = 9000\nhost = '0.0.0.0'\n[jobs]\nworkers = 4\n")
     env = {"HUIKE_SERVER_PORT": "9100", "HUIKE_JOBS_REDIS_URL": "redis://127.0.0.1:6379/3"}
-    settings = load_settings(tmp_path, environ=env, overrides={"server": {"port": 9200, "host": None}})
+    settings = load_settings(tmp_path, environ=env,
+                             overrides={"server": {"port": 9200, "host": None}})
     assert settings["server"]["port"] == 9200          # flag beats env
     assert settings["server"]["host"] == "0.0.0.0"     # file beats default; None flag ignored
     assert settings["jobs"]["redis_url"] == "redis://127.0.0.1:6379/3"  # env beats default

@@ -42,14 +42,16 @@ def test_unknown_section_is_an_error(tmp_path):
 def test_missing_dependency_names_module_and_dependency(tmp_path):
     write_module(tmp_path, "needy", depends=["ghost"])
     found = discover([tmp_path])
-    with pytest.raises(ManifestError, match=r"module needy: key module\.depends names missing module 'ghost'"):
+    with pytest.raises(ManifestError,
+                       match=r"module needy: key module\.depends names missing module 'ghost'"):
         load_order(found, ["needy"])
 
 
 def test_cycle_is_reported_with_its_path(tmp_path):
     write_module(tmp_path, "chicken", depends=["egg"])
     write_module(tmp_path, "egg", depends=["chicken"])
-    with pytest.raises(ManifestError, match=r"cycle: (chicken -> egg -> chicken|egg -> chicken -> egg)"):
+    with pytest.raises(ManifestError,
+                       match=r"cycle: (chicken -> egg -> chicken|egg -> chicken -> egg)"):
         load_order(discover([tmp_path]), ["chicken"])
 
 
@@ -65,7 +67,8 @@ def test_disabled_module_required_by_enabled_one_is_an_error(tmp_path):
     write_module(tmp_path, "child", depends=["parent"])
     write_module(tmp_path, "parent")
     found = discover([tmp_path])
-    with pytest.raises(ManifestError, match=r"module parent: disabled in config but required by child"):
+    with pytest.raises(ManifestError,
+                       match=r"module parent: disabled in config but required by child"):
         select_enabled(found, [], ["parent"])
     assert "child" not in names(select_enabled(found, [], ["child"]))
     assert names(select_enabled(found, ["parent"], [])) == ["parent"]

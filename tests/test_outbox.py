@@ -1,5 +1,5 @@
-"""Transactional outbox: written with the change, delivered by the worker with backoff, dead-lettered,
-retried; and the in-process event bus delivers only after commit."""
+"""Transactional outbox: written with the change, delivered by the worker with backoff,
+dead-lettered, retried; and the in-process event bus delivers only after commit."""
 from __future__ import annotations
 
 import datetime as dt
@@ -156,7 +156,8 @@ def test_redis_queue_is_used_when_configured(tmp_path):
         redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
-    settings = load_settings(tmp_path, environ={"HUIKE_JOBS_REDIS_URL": "redis://127.0.0.1:6379/15"})
+    settings = load_settings(tmp_path,
+                             environ={"HUIKE_JOBS_REDIS_URL": "redis://127.0.0.1:6379/15"})
     huey = make_queue(settings)
     assert type(huey).__name__ == "RedisHuey"
     huey.flush()

@@ -45,7 +45,8 @@ def test_following_the_readme_gives_a_working_module(tmp_path, database_url):
             support.login(http, "admin", ADMIN_PASSWORD)
             created = http.post("/api/v1/visits", json={"customer": "上海振华重工", "note": "演示"})
             assert created.status_code == 201, created.text
-            assert http.post("/api/v1/visits", json={"customer": " "}).json()["error"]["fields"] == {
+            assert http.post(
+                "/api/v1/visits", json={"customer": " "}).json()["error"]["fields"] == {
                 "customer": "required"}
             items = http.get("/api/v1/visits").json()["items"]
             assert [i["customer"] for i in items] == ["上海振华重工"]

@@ -16,7 +16,8 @@ from core.cli.install import initialise
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
               help="主密钥文件放在数据目录之外（生产环境推荐） / keep the master key outside the "
                    "data dir (recommended in production; backups then never contain it)")
-@click.option("--admin-login", default="admin", show_default=True, help="首个管理员登录名 / first admin login")
+@click.option("--admin-login", default="admin", show_default=True,
+              help="首个管理员登录名 / first admin login")
 @click.option("--admin-password-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="从文件读取管理员密码（否则交互输入） / read the admin password from a file "
                    "(otherwise prompt)")

@@ -47,7 +47,8 @@ def user_create(data_dir, login, name, email, is_admin, password_file, departmen
         try:
             created = services.create_user(
                 login, name or login, password, is_admin=is_admin, department=dept, manager=mgr,
-                email=email, min_password_length=registry.settings["security"]["password_min_length"])
+                email=email,
+                min_password_length=registry.settings["security"]["password_min_length"])
         except (services.BaseError, PasswordPolicyError) as exc:
             raise CliError(str(exc)) from exc
     click.echo(f"已创建用户 / created user {created.login} (id {created.id})")

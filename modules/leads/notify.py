@@ -1,9 +1,10 @@
 """Notifications: an in-app inbox row per recipient plus an outbox event for the connectors.
 
-`send(notes)` writes, in the caller's transaction, one `Notification` per note and — for notes with a `topic` — one outbox message (`core.outbox.enqueue_many`, keyed
-by the note's idempotency key) that the WeCom / DingTalk / e-mail connectors consume. The
-payload names the recipient by user id (the connector looks up the user's WeCom / DingTalk
-account or address) and carries the title, body, priority and the record it is about.
+`send(notes)` writes, in the caller's transaction, one `Notification` per note and — for notes
+with a `topic` — one outbox message (`core.outbox.enqueue_many`, keyed by the note's
+idempotency key) that the WeCom / DingTalk / e-mail connectors consume. The payload names the
+recipient by user id (the connector looks up the user's WeCom / DingTalk account or address)
+and carries the title, body, priority and the record it is about.
 
 The inbox API (`GET /api/v1/notifications`, `POST .../<id>/read`, `POST .../read-all`) shows
 the caller their own notifications only — `security.scope` (owner = `user`) AND user = me, so

@@ -60,7 +60,8 @@ def _update_sql(table: str, columns: tuple[str, ...], postgres: bool) -> str:
     if postgres:
         sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
         names = ", ".join(f'"{c}"' for c in ("id", *columns))
-        return f'UPDATE "{table}" AS t SET {sets} FROM (VALUES %s) AS v({names}) WHERE t."id" = v."id"'
+        return (f'UPDATE "{table}" AS t SET {sets} FROM (VALUES %s) AS v({names}) '
+                'WHERE t."id" = v."id"')
     sets = ", ".join(f'"{c}" = ?' for c in columns)
     return f'UPDATE "{table}" SET {sets} WHERE "id" = ?'
 

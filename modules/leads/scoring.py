@@ -17,8 +17,9 @@ why — the per-lead explanation shown to reps and managers. Rule kinds and thei
 
 Rules with a NULL division apply everywhere, others to their division only. Scores are
 recomputed on every change that feeds them: creation and import (`rescore` on the batch — one
-query for the rules, one for engagements, one parameterised UPDATE for the changed leads), status / field changes,
-activities, engagements, and after a rule edit (every open lead, in batches, as a job).
+query for the rules, one for engagements, one parameterised UPDATE for the changed leads),
+status / field changes, activities, engagements, and after a rule edit (every open lead, in
+batches, as a job).
 """
 from __future__ import annotations
 

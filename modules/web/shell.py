@@ -129,7 +129,8 @@ class PageHandler(BaseHandler):
         if (translator is not None and translator.missing and not self._headers_written
                 and self.application.settings.get("huike_i18n_strict")):
             self.set_header("X-Huike-I18n-Missing",
-                            ",".join(quote(key, safe="._-()") for key in sorted(translator.missing)))
+                            ",".join(quote(key, safe="._-()")
+                                     for key in sorted(translator.missing)))
         return super().finish(chunk)
 
     # ------------------------------------------------------------------ who is calling
@@ -152,7 +153,8 @@ class PageHandler(BaseHandler):
 
     @property
     def ctx(self):
-        """The request's `Context`, marked `via="web"` (audit entries say where a change came from)."""
+        """The request's `Context`, marked `via="web"` (audit entries say where a change came
+        from)."""
         if getattr(self, "_ctx", None) is None:
             from core.db import utcnow
             from security.context import Context

@@ -22,9 +22,11 @@ def prune(now: dt.datetime, settings) -> dict[str, int]:
         sessions = Session.delete().where(
             (Session.revoked_at < cutoff) | (Session.expires_at < cutoff)
             | (Session.last_seen_at < cutoff - idle)).execute()
-        attempts = LoginAttempt.delete().where(LoginAttempt.created_at < now - KEEP_ATTEMPTS).execute()
-        totp = TotpDevice.delete().where(TotpDevice.confirmed_at.is_null(),
-                                         TotpDevice.created_at < now - KEEP_UNCONFIRMED_TOTP).execute()
+        attempts = LoginAttempt.delete().where(
+            LoginAttempt.created_at < now - KEEP_ATTEMPTS).execute()
+        totp = TotpDevice.delete().where(
+            TotpDevice.confirmed_at.is_null(),
+            TotpDevice.created_at < now - KEEP_UNCONFIRMED_TOTP).execute()
     return {"sessions": sessions, "login_attempts": attempts, "totp_unconfirmed": totp}
 
 

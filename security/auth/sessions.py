@@ -134,7 +134,8 @@ def _lookup(handler) -> Found | None:
     if not user.active:
         revoke(session, now)  # a disabled user's sessions end for good
         return None
-    if _expired(session, now, handler.app_settings) or session.created_at < user.password_changed_at:
+    if (_expired(session, now, handler.app_settings)
+            or session.created_at < user.password_changed_at):
         return None
     if now - session.last_seen_at >= TOUCH_EVERY:
         Session.update(last_seen_at=now).where(Session.id == session.id).execute()

@@ -24,16 +24,19 @@ class TokenError(ValueError):
         self.field = field
 
 
-def create(user: User, name: str, days: int | None, now: dt.datetime, settings) -> tuple[ApiToken, str]:
+def create(user: User, name: str, days: int | None, now: dt.datetime,
+           settings) -> tuple[ApiToken, str]:
     """Create a token for `user`; return the row and the secret (never retrievable again)."""
     security = settings["security"]
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise TokenError("名称必填，最多 100 字 / name is required (at most 100 characters)", "name")
     days = security["api_token_default_days"] if days is None else days
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= security["api_token_max_days"]:
+    if (isinstance(days, bool) or not isinstance(days, int)
+            or not 1 <= days <= security["api_token_max_days"]):
         raise TokenError(f"有效期须为 1 到 {security['api_token_max_days']} 天 / "
-                         f"expires_in_days must be 1..{security['api_token_max_days']}", "expires_in_days")
+                         f"expires_in_days must be 1..{security['api_token_max_days']}",
+                         "expires_in_days")
     secret = TOKEN_PREFIX + new_secret(32)
     token = ApiToken.create(user=user, name=name, token_hash=digest(secret),
                             prefix=secret[:DISPLAY_CHARS], created_at=now,

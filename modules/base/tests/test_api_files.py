@@ -12,7 +12,8 @@ from modules.base.tests.conftest import USER_PASSWORD, make_rep
 from tests.support import HttpClient, LiveServer, login, make_install
 
 
-def post_file(client, data, content_type, filename="file.bin", model="contacts_account", res_id=None):
+def post_file(client, data, content_type, filename="file.bin", model="contacts_account",
+              res_id=None):
     return client.post("/api/v1/attachments",
                        data={"model": model, "res_id": str(res_id)},
                        files={"file": (filename, data, content_type)})
@@ -27,7 +28,8 @@ def test_upload_list_download_delete(rep_http, rep, install):
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
     assert body["created_by"] == rep.id
 
-    listed = rep_http.get(f"/api/v1/attachments?model=contacts_account&res_id={rep.account_id}").json()
+    listed = rep_http.get(
+        f"/api/v1/attachments?model=contacts_account&res_id={rep.account_id}").json()
     assert [a["id"] for a in listed["attachments"]] == [body["id"]]
 
     download = rep_http.get(body["url"])
@@ -68,7 +70,8 @@ def test_bad_type_and_mismatch_are_415(rep_http, rep):
     assert refused.status_code == 415
     assert refused.json()["error"]["code"] == "unsupported_media_type"
     assert "file" in refused.json()["error"]["fields"]
-    mismatch = post_file(rep_http, files.png(), "application/pdf", "fake.pdf", res_id=rep.account_id)
+    mismatch = post_file(rep_http, files.png(), "application/pdf", "fake.pdf",
+                         res_id=rep.account_id)
     assert mismatch.status_code == 415
     assert "file" in mismatch.json()["error"]["fields"]
 
@@ -145,7 +148,8 @@ def test_tags_lifecycle(admin_http, rep_http, rep):
     wrong_model = rep_http.post(f"/api/v1/tags/{scoped.json()['id']}/links",
                                 json={"model": "contacts_account", "res_id": rep.account_id})
     assert wrong_model.status_code == 422 and "model" in wrong_model.json()["error"]["fields"]
-    on_record = rep_http.get(f"/api/v1/tags?model=contacts_account&res_id={rep.account_id}").json()["tags"]
+    on_record = rep_http.get(
+        f"/api/v1/tags?model=contacts_account&res_id={rep.account_id}").json()["tags"]
     assert [t["name"] for t in on_record] == ["重点客户"]
     usable = rep_http.get("/api/v1/tags?model=contacts_account").json()["tags"]
     assert [t["id"] for t in usable] == [tag["id"]]
@@ -171,8 +175,11 @@ def test_attachments_and_tags_follow_the_parent_records_scope(rep_http, rep, ser
     listing = f"/api/v1/attachments?model=contacts_account&res_id={rep.account_id}"
     assert other.get(listing).status_code == 404
     assert other.get(body["url"]).status_code == 404
-    assert post_file(other, files.pdf(), "application/pdf", res_id=rep.account_id).status_code == 404
+    assert post_file(other, files.pdf(), "application/pdf",
+                     res_id=rep.account_id).status_code == 404
     tag = other.post("/api/v1/tags", json={"name": "试探"}).json()
     assert other.post(f"/api/v1/tags/{tag['id']}/links",
-                      json={"model": "contacts_account", "res_id": rep.account_id}).status_code == 404
-    assert other.get(f"/api/v1/tags?model=contacts_account&res_id={rep.account_id}").status_code == 404
+                      json={"model": "contacts_account",
+                            "res_id": rep.account_id}).status_code == 404
+    assert other.get(
+        f"/api/v1/tags?model=contacts_account&res_id={rep.account_id}").status_code == 404

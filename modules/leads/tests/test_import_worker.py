@@ -199,7 +199,8 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc")
-def test_killed_import_with_a_worker_resumes_and_the_worker_exits(org, tmp_path, huike):  # noqa: F811
+def test_killed_import_with_a_worker_resumes_and_the_worker_exits(
+        org, tmp_path, huike):  # noqa: F811
     from modules.leads.tests.test_import_cli import _spawn
 
     total = worker.WORKER_ROWS + 4000  # big enough for the worker (default threshold)

@@ -89,7 +89,8 @@ class TotpEnrolPage(PageHandler):
             return
         found = sessions.from_request(self)
         if found is None:
-            self.redirect(f"/login?{urlencode({'next': safe_next(self.get_argument('next', '/'))})}")
+            self.redirect(
+                f"/login?{urlencode({'next': safe_next(self.get_argument('next', '/'))})}")
         elif found.session.state == sessions.ACTIVE:
             self.redirect(safe_next(self.get_argument("next", "/")))
 
@@ -111,8 +112,9 @@ class TotpEnrolPage(PageHandler):
         device = totp.pending_device(user)
         code = self.form_dict().get("code", "")
         if device is None:
-            self.redirect(f"/login/totp?{urlencode({'next': safe_next(self.get_argument('next', '/'))})}",
-                          status=303)
+            self.redirect(
+                f"/login/totp?{urlencode({'next': safe_next(self.get_argument('next', '/'))})}",
+                status=303)
             return
         if not totp.consume(device, code, now_of(self), confirm=True):
             issuer = self.app_settings["security"]["totp_issuer"]

@@ -65,8 +65,10 @@ def test_sla_panel_counts_the_viewers_clocks(page_client, web_server):
         assert made.status_code == 201, made.text
         ids.append(made.json()["lead"]["id"])
     past = dt.datetime.utcnow() - dt.timedelta(hours=1)
-    Lead.update(first_response_due_at=past, first_response_met=True).where(Lead.id == ids[0]).execute()
-    Lead.update(first_response_due_at=past, first_response_met=False).where(Lead.id == ids[1]).execute()
+    Lead.update(first_response_due_at=past,
+                first_response_met=True).where(Lead.id == ids[0]).execute()
+    Lead.update(first_response_due_at=past,
+                first_response_met=False).where(Lead.id == ids[1]).execute()
     after_html = client.get("/").text
     after = sla_values(after_html)
     assert after.get("按时响应", 0) == before.get("按时响应", 0) + 1
