@@ -65,13 +65,12 @@ def one_import(rows: int, path: Path, every: float | None) -> tuple[float, list]
     neighbour's latencies (s)."""
     import threading
 
-    from core.db import _sqlite_file, database
+    from core.db import _sqlite_file
     from modules.leads.importer import service
     from modules.leads.importer.run import execute
     from security.context import system_context
 
-    registry, data_dir = leads_bench.install(None)
-    try:
+    with leads_bench.installed(None) as (registry, data_dir):
         division = leads_bench.org()
         file = data_dir / "leads.csv"
         if path.exists():
@@ -107,9 +106,6 @@ def one_import(rows: int, path: Path, every: float | None) -> tuple[float, list]
             out, _ = neighbour.communicate("stop\n", timeout=600)
             waits = [float(w) for w in out.split()]
         return rows / seconds, waits
-    finally:
-        database.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def percentile(values: list, q: float) -> float:

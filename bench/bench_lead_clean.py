@@ -9,7 +9,6 @@ Prints µs a row, best of five passes. Compare trees by running it in each (`git
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=20_000)
     args = parser.parse_args()
-    from core.db import database
     from modules.leads.importer import service
     from modules.leads.importer.batch import clean_rows
     from modules.leads.importer.reader import open_table
@@ -31,8 +29,7 @@ def main() -> None:
     from modules.leads.validation import Refs
     from security.context import system_context
 
-    registry, data_dir = leads_bench.install(None)
-    try:
+    with leads_bench.installed(None) as (registry, data_dir):
         division = leads_bench.org()
         path = data_dir / "leads.csv"
         leads_bench.generate(path, args.rows)
@@ -46,9 +43,6 @@ def main() -> None:
             clean_rows(spec, refs, rows, [])
             best = min(best, time.perf_counter() - started)
         print(f"clean_rows: {best / len(rows) * 1e6:.2f} µs a row ({len(rows):,} rows, best of 5)")
-    finally:
-        database.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

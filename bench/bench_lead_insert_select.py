@@ -11,7 +11,6 @@ each, and of writing the staged rows. Same indexes, commit groups and connection
 from __future__ import annotations
 
 import argparse
-import shutil
 import sqlite3
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_leads_import import install, org  # noqa: E402
+from bench.bench_leads_import import installed, org  # noqa: E402
 
 BATCH, BLOCK, ROUNDS = 2000, 20_000, 6
 
@@ -104,8 +103,7 @@ def main() -> None:
     from core.db import database
     from modules.leads.importer.run import bulk_session
 
-    _registry, data_dir = install(None)
-    try:
+    with installed(None) as (_registry, data_dir):
         division = org().id
         columns = [c[1] for c in database.execute_sql("PRAGMA table_info(leads_lead)")][1:]
         started = time.perf_counter()
@@ -120,9 +118,6 @@ def main() -> None:
         print(f"  INSERT … SELECT from staged rows: {per_row['copied']:.1f} µs a row "
               f"(ratio {per_row['copied'] / per_row['bound']:.2f}); staging them "
               f"{per_row['staged']:.1f} µs a row more")
-    finally:
-        database.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

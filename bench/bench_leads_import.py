@@ -24,6 +24,7 @@ Goals: ≥ 20k rows/s on SQLite, ≥ 10k on PostgreSQL, ≥ 0.5 × bare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import random
@@ -108,6 +109,20 @@ def install(database_url: str | None, worker_rows: int | None = None):
     database.connect(reuse_if_open=True)
     migrate_all(registry)
     return registry, data_dir
+
+
+@contextlib.contextmanager
+def installed(database_url: str | None, worker_rows: int | None = None):
+    """A throwaway install for one measurement (`install`): yields `(registry, data dir)`,
+    then closes the connection and removes the data dir, whatever happened."""
+    from core.db import database
+
+    registry, data_dir = install(database_url, worker_rows)
+    try:
+        yield registry, data_dir
+    finally:
+        database.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def org():
@@ -221,15 +236,13 @@ def server_cpu() -> float | None:
 
 def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
         worker_rows: int | None = None) -> dict:
-    from core.db import database
     from modules.leads import pipeline as post_create
     from modules.leads.importer import service
     from modules.leads.importer.run import commit_rows, execute
     from modules.leads.models import Lead
     from security.context import system_context
 
-    registry, data_dir = install(database_url, worker_rows)
-    try:
+    with installed(database_url, worker_rows) as (registry, data_dir):
         division = org()
         saved_steps = post_create.steps
         if not pipeline:  # capture alone: no scoring, no assignment (part 2's steps)
@@ -256,9 +269,6 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
                 "cpu": cpu,
                 "worker": worker, "server": server, "created": result.created,
                 "skipped": result.skipped, "failed": result.failed, "assigned": assigned}
-    finally:
-        database.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 HEAD = (f"{'backend':<20} {'rows':>9} {'import rows/s':>13} {'bare rows/s':>11} {'ratio':>5} "
