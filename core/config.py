@@ -84,6 +84,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "import_batch_rows": 2000,  # rows per import batch (PostgreSQL: per transaction)
         "import_commit_rows": 20_000,  # SQLite: batches committed together up to this many rows
         "import_worker_rows": 10_000,  # rows left from which a worker process prepares batches
+        "import_bulk_rows": 100_000,  # SQLite: rows left from which an import loads in bulk mode
         "import_file_hours": 24,  # uploads no import needs are deleted after this many hours
     },
 }

@@ -5,7 +5,8 @@ caller's rights were checked when the run was created. `leads.resume_imports` ru
 minutes and restarts runs whose worker died (pending ones whose enqueue was lost, running
 ones without a live worker); `claim` makes sure only one worker executes a run.
 `leads.sweep_import_files` deletes, every hour, uploaded files no import needs any more
-(`importer.sweep`).
+(`importer.sweep`). When no run is being executed, `leads.resume_imports` also builds the
+lead indexes a killed bulk load left dropped (`importer.bulkload.restore`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def interrupted(now: dt.datetime) -> list[int]:
     return found
 
 
+def executing(now: dt.datetime) -> bool:
+    """Is some run being executed by a live worker (here or in another process)?"""
+    from modules.leads.importer.run import worker_alive
+    from modules.leads.models_capture import ImportRun
+
+    return any(worker_alive(run.worker, run.heartbeat_at, now)
+               for run in ImportRun.select().where(ImportRun.status == "running"))
+
+
 def register(huey, registry) -> list:
     from core.db import connection
     from security.context import system_context
@@ -53,8 +63,13 @@ def register(huey, registry) -> list:
     def resume_imports():
         from core.db import utcnow
 
+        from modules.leads.importer.bulkload import restore
+
         with connection():
-            ids = interrupted(utcnow())
+            now = utcnow()
+            ids = interrupted(now)
+            if not executing(now):
+                restore()  # indexes a killed bulk load left dropped
         for run_id in ids:
             log.info("resuming interrupted import run %s", run_id)
             import_run(run_id)

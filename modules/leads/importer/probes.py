@@ -57,13 +57,16 @@ def usable(spec) -> bool:
     return not is_postgres() and not spec.dry_run and spec.policy != "create"
 
 
-def probe(run_id: int, division_id: int, wanted: dict[str, set[str]]) -> tuple:
+def probe(run_id: int, division_id: int, wanted: dict[str, set[str]],
+          leads: bool = True) -> tuple:
     """The worker's lookups for one batch: `(run cursor, {index: lead id}, customer
-    indexes)`, all three read in one snapshot (a deferred transaction: no write lock)."""
+    indexes)`, all three read in one snapshot (a deferred transaction: no write lock).
+    Without `leads` (a bulk load: `bulkload.HeldLedger` answers for leads) no lead lookup."""
     with database.atomic("DEFERRED"):
         cursor = (ImportRun.select(ImportRun.processed).where(ImportRun.id == run_id)
                   .scalar())
-        return cursor, existing_leads(division_id, wanted), contacts_holding(wanted)
+        found = existing_leads(division_id, wanted) if leads else {}
+        return cursor, found, contacts_holding(wanted)
 
 
 class Ledger:

@@ -34,7 +34,7 @@ from core.db import (atomic, background_checkpoints, database, is_postgres,
                      other_writers_waiting)
 from core.web.base import APIError
 from modules.leads import pipeline
-from modules.leads.importer import probes, worker
+from modules.leads.importer import bulkload, probes, worker
 from modules.leads.importer.batch import BatchProcessor, Prepared, RunSpec, problem_rows
 from modules.leads.importer.mapping import detect, require_name
 from modules.leads.importer.reader import open_table
@@ -239,28 +239,39 @@ def _inline(table, skip: int, size: int) -> Iterator[list]:
         yield batch
 
 
+def _held_ledger(processor: BatchProcessor, bulk: bool) -> None:
+    """A bulk load's lookups come from memory (`bulkload.HeldLedger`), when it looks up."""
+    if bulk and processor.spec.policy != "create":
+        processor.ledger = bulkload.HeldLedger(processor.spec.division_id)
+
+
 @contextlib.contextmanager
-def _batches(ctx, run: ImportRun, size: int):
+def _batches(ctx, run: ImportRun, size: int, bulk: bool = False):
     """`(processor, total rows, batches)`: the run's remaining batches in file order —
     prepared by a worker process for big files (`importer.worker`; the file is unchanged
     since the run was created — its sha256 was just checked — so its stored headers and row
-    count hold), read and prepared here otherwise (raw rows)."""
+    count hold), read and prepared here otherwise (raw rows). In a `bulk` load (indexes
+    dropped: `bulkload`) the importer's duplicate lookups come from memory."""
     settings = ctx.registry.settings
     if not worker.wanted(settings, run.total - run.processed):
         table = open_table(Path(run.file_path), run.encoding)
         processor = BatchProcessor(ctx, _spec(run, table.headers), cursor=run.processed)
+        _held_ledger(processor, bulk)
         yield processor, run.total, _inline(table, run.processed, size)
         return
     processor = BatchProcessor(ctx, _spec(run, run.headers), cursor=run.processed)
-    if probes.usable(processor.spec):  # before the worker's first snapshot
+    _held_ledger(processor, bulk)
+    if processor.ledger is None and probes.usable(processor.spec):  # before the first snapshot
         processor.ledger = probes.Ledger()
     head = worker.HEAD_BATCHES * size  # imported here while the worker process starts
     with worker.Feed(settings, processor.spec, run.file_path, run.processed + head, size,
-                     probing=processor.ledger is not None, encoding=run.encoding) as feed:
+                     probing=processor.ledger is not None, encoding=run.encoding,
+                     bulk=bulk) as feed:
         table = open_table(Path(run.file_path), run.encoding)
 
         def instead() -> Iterator[list]:
-            processor.ledger = None  # no snapshot will come: the importer looks up itself
+            if not bulk:
+                processor.ledger = None  # no snapshot will come: the importer looks up itself
             return _inline(table, run.processed + head, size)
 
         yield processor, run.total, itertools.chain(
@@ -350,7 +361,9 @@ def execute(ctx, run_id: int, progress: Callable[[int, int], None] | None = None
         size = batch_rows or ctx.registry.settings["leads"]["import_batch_rows"]
         group = commit_rows(ctx.registry.settings, size)
         done = run.processed
-        with bulk_session(), _batches(ctx, run, size) as (processor, total, batches):
+        bulk = bulkload.wanted(ctx.registry.settings, run, run.total - run.processed)
+        with bulk_session(), bulkload.deferred(bulk), \
+                _batches(ctx, run, size, bulk) as (processor, total, batches):
             batches = iter(batches)
             while True:
                 with gc_paused():

@@ -117,10 +117,10 @@ def _score(prepared, spec, memo) -> None:
 
 
 def work(settings, spec, path: str, skip: int, size: int, rules, out,
-         probing: bool = False, encoding: str | None = None) -> None:
+         probing: bool = False, encoding: str | None = None, bulk: bool = False) -> None:
     """The worker's main: prepared batches of the file after `skip` rows, then `("end",)`;
-    with `probing`, each with its duplicate lookups made (`probes.probe`) on a read
-    connection the worker keeps for the run."""
+    with `probing`, each with its duplicate lookups made (`probes.probe`; in a `bulk` load
+    customers' contacts only) on a read connection the worker keeps for the run."""
     try:
         from core.db import connection
 
@@ -132,13 +132,13 @@ def work(settings, spec, path: str, skip: int, size: int, rules, out,
                        None))
             return
         with connection() if probing else contextlib.nullcontext():
-            _prepare_all(spec, refs, path, skip, size, rules, out, probing, encoding)
+            _prepare_all(spec, refs, path, skip, size, rules, out, probing, encoding, bulk)
     except BaseException as exc:  # noqa: BLE001 — every failure is reported to the importer
         _put(out, _failure(exc))
 
 
 def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
-                 probing: bool, encoding: str | None) -> None:
+                 probing: bool, encoding: str | None, bulk: bool = False) -> None:
     """Read the file after `skip` rows and hand over each prepared batch, then `("end",)`."""
     from modules.leads.importer import probes
     from modules.leads.importer.batch import pack, prepare
@@ -156,7 +156,8 @@ def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
             _score(prepared, spec, memo)
         if probing:
             prepared.probed = probes.probe(spec.run_id, spec.division_id,
-                                           probes.wanted(prepared.pending, specs))
+                                           probes.wanted(prepared.pending, specs),
+                                           leads=not bulk)
         for p in prepared.pending:  # the importer needs them for reported rows only
             p.cells = pack(p.cells)
         return ("batch", prepared)
@@ -179,13 +180,13 @@ class Feed:
     worker is stopped on exit, whatever happened)."""
 
     def __init__(self, settings, spec, path: str, skip: int, size: int,
-                 probing: bool = False, encoding: str | None = None):
+                 probing: bool = False, encoding: str | None = None, bulk: bool = False):
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue(maxsize=DEPTH)
         rules = scoring_rules(spec.division_id)
         self.process = context.Process(target=work, name="huike-import-prepare", daemon=True,
                                        args=(settings, spec, path, skip, size, rules,
-                                             self.queue, probing, encoding))
+                                             self.queue, probing, encoding, bulk))
 
     def __enter__(self) -> "Feed":
         self.process.start()
