@@ -88,7 +88,8 @@ def generate(path: Path, rows: int, seed: int = 7) -> list[list[str]]:
     return data
 
 
-def install(database_url: str | None, worker_rows: int | None = None):
+def install(database_url: str | None, worker_rows: int | None = None,
+            bulk_rows: int | None = None):
     import tomli_w
 
     from core.cli.install import write_master_key
@@ -103,6 +104,8 @@ def install(database_url: str | None, worker_rows: int | None = None):
               "leads": {"import_max_bytes": 2 ** 40}}
     if worker_rows is not None:
         config["leads"]["import_worker_rows"] = worker_rows
+    if bulk_rows is not None:
+        config["leads"]["import_bulk_rows"] = bulk_rows
     (data_dir / "huike.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
     write_master_key(data_dir / "master.key")
     registry = Registry.build(load_settings(data_dir, environ={}))
@@ -112,12 +115,13 @@ def install(database_url: str | None, worker_rows: int | None = None):
 
 
 @contextlib.contextmanager
-def installed(database_url: str | None, worker_rows: int | None = None):
+def installed(database_url: str | None, worker_rows: int | None = None,
+              bulk_rows: int | None = None):
     """A throwaway install for one measurement (`install`): yields `(registry, data dir)`,
     then closes the connection and removes the data dir, whatever happened."""
     from core.db import database
 
-    registry, data_dir = install(database_url, worker_rows)
+    registry, data_dir = install(database_url, worker_rows, bulk_rows)
     try:
         yield registry, data_dir
     finally:
@@ -181,25 +185,31 @@ def bare_insert(rows: list[list[str]], batch: int) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
-def floor_insert(batch: int, group: int) -> float:
+def floor_insert(batch: int, group: int, bulk: bool = False) -> float:
     """rows/s of writing the import's finished rows once more, in SQL alone (no Python per
     row), into an empty copy of `leads_lead` with the same indexes, `batch` rows a statement
     and `group` rows a commit like the import: what the database itself allows for these
     rows and indexes on this host — the ceiling of any importer. With the import's connection
-    settings (`bulk_session`: on SQLite its 256 MB page cache)."""
+    settings (`bulk_session`: on SQLite its 256 MB page cache) and, when the import loaded in
+    `bulk` mode, its index order too: the deferred indexes built after the rows (timed)."""
     from core.db import atomic, database, is_postgres
+    from modules.leads.importer.bulkload import index_names
     from modules.leads.importer.run import bulk_session
 
     table, copy = "leads_lead", "bench_floor_lead"
+    after = []
     if is_postgres():
         database.execute_sql(f'CREATE TABLE "{copy}" (LIKE "{table}" INCLUDING ALL)')
     else:
         database.execute_sql(f'CREATE TABLE "{copy}" AS SELECT * FROM "{table}" WHERE 0')
-        for (sql,) in database.execute_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        for name, sql in database.execute_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
                 "AND sql IS NOT NULL", (table,)).fetchall():
-            database.execute_sql(sql.replace(f'"{table}_', f'"{copy}_')
-                                 .replace(f'ON "{table}"', f'ON "{copy}"'))
+            sql = sql.replace(f'"{table}_', f'"{copy}_').replace(f'ON "{table}"', f'ON "{copy}"')
+            if bulk and name in index_names():
+                after.append(sql)
+            else:
+                database.execute_sql(sql)
     ids = [row[0] for row in database.execute_sql(f'SELECT "id" FROM "{table}" ORDER BY "id"')]
     p = database.param
     sql = (f'INSERT INTO "{copy}" SELECT * FROM "{table}" WHERE "id" >= {p} AND "id" <= {p}')
@@ -210,6 +220,8 @@ def floor_insert(batch: int, group: int) -> float:
                 for at in range(first, min(first + group, len(ids)), batch):
                     chunk = ids[at:at + batch]
                     database.execute_sql(sql, (chunk[0], chunk[-1]))
+        for sql in after:
+            database.execute_sql(sql)
     seconds = time.perf_counter() - started
     database.execute_sql(f'DROP TABLE "{copy}"')
     return len(ids) / seconds
@@ -235,14 +247,14 @@ def server_cpu() -> float | None:
 
 
 def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
-        worker_rows: int | None = None) -> dict:
+        worker_rows: int | None = None, bulk_rows: int | None = None) -> dict:
     from modules.leads import pipeline as post_create
-    from modules.leads.importer import service
+    from modules.leads.importer import bulkload, service
     from modules.leads.importer.run import commit_rows, execute
     from modules.leads.models import Lead
     from security.context import system_context
 
-    with installed(database_url, worker_rows) as (registry, data_dir):
+    with installed(database_url, worker_rows, bulk_rows) as (registry, data_dir):
         division = org()
         saved_steps = post_create.steps
         if not pipeline:  # capture alone: no scoring, no assignment (part 2's steps)
@@ -254,6 +266,7 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
         started, cpu_started = time.perf_counter(), time.process_time()
         children = children_cpu()
         created, _ = service.start(ctx, path, path.name, {"policy": "skip"}, division.id)
+        bulk = bulkload.wanted(registry.settings, created, rows)
         result = execute(ctx, created.id, batch_rows=batch)
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -261,10 +274,11 @@ def run(database_url: str | None, rows: int, batch: int, pipeline: bool = True,
         server = None if server is None else (server_cpu() or server) - server
         assigned = Lead.select().where(Lead.owner.is_null(False)).count()
         bare = bare_insert(data, batch)
-        floor = floor_insert(batch, commit_rows(registry.settings, batch))
+        floor = floor_insert(batch, commit_rows(registry.settings, batch), bulk)
         post_create.steps = saved_steps
         return {"backend": ("PostgreSQL" if database_url else "SQLite")
-                + ("" if pipeline else " (no score/assign)"), "rows": rows,
+                + (" bulk-load" if bulk else "") + ("" if pipeline else " (no score/assign)"),
+                "rows": rows,
                 "import": rows / seconds, "bare": bare, "floor": floor, "seconds": seconds,
                 "cpu": cpu,
                 "worker": worker, "server": server, "created": result.created,
@@ -299,6 +313,8 @@ def main() -> None:
                              "is made in it and dropped)")
     parser.add_argument("--worker-rows", type=int, default=None,
                         help="leads.import_worker_rows for the runs (0: no worker process)")
+    parser.add_argument("--bulk-rows", type=int, default=None,
+                        help="leads.import_bulk_rows for the runs (0: never bulk-load mode)")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="skip scoring and assignment (measure capture alone)")
     args = parser.parse_args()
@@ -313,9 +329,11 @@ def main() -> None:
         for size in sizes:
             if backend == "postgresql":
                 with pg_schema(args.database_url) as url:
-                    result = run(url, size, args.batch, pipeline, args.worker_rows)
+                    result = run(url, size, args.batch, pipeline, args.worker_rows,
+                                 args.bulk_rows)
             elif backend == "sqlite":
-                result = run(None, size, args.batch, pipeline, args.worker_rows)
+                result = run(None, size, args.batch, pipeline, args.worker_rows,
+                             args.bulk_rows)
             else:
                 parser.error(f"unknown backend {backend!r}")
             print(line(result), flush=True)

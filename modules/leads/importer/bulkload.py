@@ -11,20 +11,23 @@ lookups; docs/benchmarks.md "Lead import, bulk-load mode"). Databases do the sam
 loads (pg_restore builds indexes after the data).
 
 When: SQLite, a real run (not a dry run), at least `leads.import_bulk_rows` rows left
-(default `BULK_ROWS`), and no more leads in the table than rows to import — the rebuild
-costs at most about twice the import's own rows, and the memory below stays bounded by the
-import's size.
+(default `BULK_ROWS`), no more leads in the table than rows to import — the rebuild costs at
+most about twice the import's own rows, and the memory below stays bounded by the import's
+size — and no other run being executed (one bulk load at a time).
 
 Dedupe stays exact (`HeldLedger`): the division's unmerged leads' blind indexes are read once
-into memory at the start and the import adds every lead it creates or fills. Another
-connection's commit (`PRAGMA data_version`, read inside the batch's write transaction)
-makes the importer read them again from the table before that batch — a full scan (about
-0.3 s at 1M leads) instead of a per-batch lookup on absent indexes.
+into memory at the start and the import adds every lead it creates or fills. What others do
+to leads meanwhile is logged by triggers that live as long as the bulk load (`CHANGES`: a
+lead inserted by anyone but this run, a lead's channels, merge or division changed, a lead
+deleted). When another connection has committed (`PRAGMA data_version`, read inside the
+batch's write transaction) the importer reads the log: others' new leads are added by id,
+and any update or delete makes it read the division's indexes again (a full scan, about
+0.3 s at 1M leads). Commits that touch no lead cost nothing.
 
 Meanwhile others still read and write leads; a lookup by channel or company scans the table
 instead of using the index (slower, never wrong). A run killed in bulk mode leaves the
-indexes dropped: the next `execute` of any run and the periodic `leads.resume_imports` job
-build them again (`restore`).
+indexes dropped and the triggers in place: the next run and the periodic
+`leads.resume_imports` job restore both when no run is being executed (`restore`).
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ log = logging.getLogger("huike.leads.import")
 BULK_ROWS = 100_000  # default of the `leads.import_bulk_rows` setting (0: never)
 DEFERRED = ("mobile_bidx", "email_bidx", "wechat_bidx", "company_key")
 HELD = ("mobile_bidx", "email_bidx", "wechat_bidx")  # the columns the import dedupes on
+CHANGES = "leads_bulk_change"  # the log others' lead changes go to during a bulk load
+TRIGGERS = ("leads_bulk_insert", "leads_bulk_add", "leads_bulk_change", "leads_bulk_delete")
 
 
 def index_names() -> list[str]:
@@ -49,45 +54,101 @@ def index_names() -> list[str]:
     return [f"{table}_{Lead._meta.fields[name].column_name}" for name in DEFERRED]
 
 
-def wanted(settings, spec, rows_left: int) -> bool:
-    """Does this run load in bulk mode? (See the module doc.)"""
+def others_executing(run_id: int | None = None) -> bool:
+    """Is a run other than `run_id` being executed by a live worker (here or elsewhere)?"""
+    from core.db import utcnow
+    from modules.leads.importer.run import worker_alive
+    from modules.leads.models_capture import ImportRun
+
+    now = utcnow()
+    return any(worker_alive(run.worker, run.heartbeat_at, now) for run in ImportRun.select()
+               .where((ImportRun.status == "running") & (ImportRun.id != (run_id or 0))))
+
+
+def wanted(settings, run, rows_left: int) -> bool:
+    """Does this run (an `ImportRun`) load in bulk mode? (See the module doc.)"""
     limit = int(settings["leads"].get("import_bulk_rows", BULK_ROWS))
-    if is_postgres() or spec.dry_run or limit <= 0 or rows_left < limit:
+    if is_postgres() or run.dry_run or limit <= 0 or rows_left < limit:
         return False
-    return Lead.select().count() <= rows_left
+    return Lead.select().count() <= rows_left and not others_executing(run.id)
+
+
+def _schema_names() -> set[str]:
+    return {name for (name,) in database.execute_sql(
+        "SELECT name FROM sqlite_master WHERE tbl_name IN (?, ?)",
+        (Lead._meta.table_name, CHANGES))}
 
 
 def missing() -> list[str]:
     """The deferred indexes absent from the database (SQLite; PostgreSQL: none)."""
     if is_postgres():
         return []
-    present = {name for (name,) in database.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
-        (Lead._meta.table_name,))}
+    present = _schema_names()
     return [name for name in index_names() if name not in present]
 
 
 def restore() -> list[str]:
-    """Build the deferred indexes that are missing (a run in bulk mode ended, or was killed);
-    returns their names. The model's own index definitions, `IF NOT EXISTS`."""
-    absent = missing()
+    """End a bulk load's schema changes (the run ended, or was killed): drop its change log
+    and triggers, build the deferred indexes that are missing (the model's own definitions,
+    `IF NOT EXISTS`); returns the indexes built."""
+    if is_postgres():
+        return []
+    present = _schema_names()
+    if CHANGES in present or any(name in present for name in TRIGGERS):
+        with atomic():
+            for name in TRIGGERS:
+                database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+            database.execute_sql(f'DROP TABLE IF EXISTS "{CHANGES}"')
+    absent = [name for name in index_names() if name not in present]
     if absent:
         Lead._schema.create_indexes(safe=True)
         log.info("lead indexes built after a bulk import: %s", ", ".join(absent))
     return absent
 
 
+def _watch(file_sha: str) -> None:
+    """The change log and its triggers (see the module doc): others' new leads, and updates
+    that only add channels, as `insert` (read by id); updates that remove or move a channel,
+    merge a lead or change its division, and deletes, as `change` (read everything again)."""
+    table, prefix = Lead._meta.table_name, file_sha[:48]
+    if not prefix.isalnum():
+        raise ValueError("file sha256 expected")
+    log_row = f'INSERT INTO "{CHANGES}" ("lead_id", "kind") VALUES'
+    kept = " AND ".join(f'(OLD."{c}" IS NULL OR OLD."{c}" = NEW."{c}")' for c in HELD)
+    grown = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in HELD)
+    same = 'OLD."merged_into" IS NEW."merged_into" AND OLD."division_id" = NEW."division_id"'
+    columns = ", ".join(f'"{c}"' for c in (*HELD, "merged_into", "division_id"))
+    for sql in (
+        f'CREATE TABLE "{CHANGES}" ("seq" INTEGER PRIMARY KEY, "lead_id" INTEGER NOT NULL, '
+        f'"kind" TEXT NOT NULL)',
+        f'CREATE TRIGGER "{TRIGGERS[0]}" AFTER INSERT ON "{table}" WHEN NEW."import_key" IS '
+        f"NULL OR substr(NEW.\"import_key\", 1, 48) <> '{prefix}' "
+        f"BEGIN {log_row} (NEW.\"id\", 'insert'); END",
+        f'CREATE TRIGGER "{TRIGGERS[1]}" AFTER UPDATE OF {columns} ON "{table}" '
+        f"WHEN {kept} AND {same} AND ({grown}) BEGIN {log_row} (NEW.\"id\", 'insert'); END",
+        f'CREATE TRIGGER "{TRIGGERS[2]}" AFTER UPDATE OF {columns} ON "{table}" '
+        f"WHEN NOT ({kept} AND {same}) BEGIN {log_row} (NEW.\"id\", 'change'); END",
+        f'CREATE TRIGGER "{TRIGGERS[3]}" AFTER DELETE ON "{table}" '
+        f"BEGIN {log_row} (OLD.\"id\", 'change'); END",
+    ):
+        database.execute_sql(sql)
+
+
 @contextlib.contextmanager
-def deferred(on: bool) -> Iterator[None]:
-    """Drop the deferred indexes for the block and build them after it, whatever happened;
-    when `on` is false, only make sure none is missing (a killed bulk run's)."""
+def deferred(run, on: bool) -> Iterator[None]:
+    """For a bulk load (`on`), drop the deferred indexes and watch others' lead changes for
+    the block, and restore both after it, whatever happened. Otherwise make sure a killed
+    bulk load left nothing behind — unless another run, maybe a bulk load, is executing."""
     if not on:
-        restore()
+        if not is_postgres() and not others_executing(run.id):
+            restore()
         yield
         return
     with atomic():
+        restore()  # a killed bulk load's log and triggers, if any
         for name in index_names():
             database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+        _watch(run.file_sha256)
     try:
         yield
     finally:
@@ -112,22 +173,48 @@ def held_indexes(division_id: int) -> dict[str, int]:
 class HeldLedger(probes.Ledger):
     """The importer's lookups in bulk mode, without the dropped indexes: every blind index of
     the division's leads held in memory (`held_indexes`), kept up to date with the import's
-    own writes (`remember`) and read again when another connection has committed (`observe`,
-    inside the batch's write transaction: nobody else writes while the batch is handled).
+    own writes (`remember`) and, when another connection has committed, with the change log
+    (`observe`, inside the batch's write transaction: nobody else writes meanwhile).
     Customers' contacts keep their indexes: the worker process's probe, or one query."""
 
     def __init__(self, division_id: int):
         super().__init__()
         self.division_id = division_id
         self.held = held_indexes(division_id)
-        self.reloads = 0
+        self.seq = self._last_seq()
+        self.reloads = self.added = 0
+
+    @staticmethod
+    def _last_seq() -> int:
+        return database.execute_sql(f'SELECT coalesce(max("seq"), 0) FROM "{CHANGES}"') \
+            .fetchone()[0]
 
     def observe(self, cursor: int) -> None:
         version = self.version
         super().observe(cursor)
-        if self.version != version:
+        if self.version == version:
+            return
+        changes = database.execute_sql(
+            f'SELECT "seq", "lead_id", "kind" FROM "{CHANGES}" WHERE "seq" > ? ORDER BY "seq"',
+            (self.seq,)).fetchall()
+        if not changes:
+            return
+        self.seq = changes[-1][0]
+        if any(kind != "insert" for _seq, _id, kind in changes):
             self.held = held_indexes(self.division_id)
             self.reloads += 1
+            return
+        self._add(sorted({lead_id for _seq, lead_id, _kind in changes}))
+
+    def _add(self, ids: list[int]) -> None:
+        """Others' new leads (or new channels of leads), read by id."""
+        columns = ", ".join(f'"{Lead._meta.fields[name].column_name}"' for name in HELD)
+        marks = ", ".join("?" for _ in ids)
+        rows = database.execute_sql(
+            f'SELECT "id", {columns} FROM "{Lead._meta.table_name}" WHERE "id" IN ({marks}) '
+            f'AND "division_id" = ? AND "merged_into" IS NULL', (*ids, self.division_id))
+        self.remember(0, [(value, pk) for pk, *values in rows for value in values if value])
+        self.added += len(ids)
 
     def found(self, probed: tuple | None, wanted: dict[str, set[str]]) -> tuple:
         held = self.held

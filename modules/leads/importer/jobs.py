@@ -6,7 +6,8 @@ minutes and restarts runs whose worker died (pending ones whose enqueue was lost
 ones without a live worker); `claim` makes sure only one worker executes a run.
 `leads.sweep_import_files` deletes, every hour, uploaded files no import needs any more
 (`importer.sweep`). When no run is being executed, `leads.resume_imports` also builds the
-lead indexes a killed bulk load left dropped (`importer.bulkload.restore`).
+lead indexes a killed bulk load left dropped, and drops its triggers
+(`importer.bulkload.restore`).
 """
 from __future__ import annotations
 
@@ -34,15 +35,6 @@ def interrupted(now: dt.datetime) -> list[int]:
     return found
 
 
-def executing(now: dt.datetime) -> bool:
-    """Is some run being executed by a live worker (here or in another process)?"""
-    from modules.leads.importer.run import worker_alive
-    from modules.leads.models_capture import ImportRun
-
-    return any(worker_alive(run.worker, run.heartbeat_at, now)
-               for run in ImportRun.select().where(ImportRun.status == "running"))
-
-
 def register(huey, registry) -> list:
     from core.db import connection
     from security.context import system_context
@@ -63,13 +55,12 @@ def register(huey, registry) -> list:
     def resume_imports():
         from core.db import utcnow
 
-        from modules.leads.importer.bulkload import restore
+        from modules.leads.importer.bulkload import others_executing, restore
 
         with connection():
-            now = utcnow()
-            ids = interrupted(now)
-            if not executing(now):
-                restore()  # indexes a killed bulk load left dropped
+            ids = interrupted(utcnow())
+            if not others_executing():
+                restore()  # what a killed bulk load left: dropped indexes, its triggers
         for run_id in ids:
             log.info("resuming interrupted import run %s", run_id)
             import_run(run_id)

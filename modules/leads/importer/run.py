@@ -362,7 +362,7 @@ def execute(ctx, run_id: int, progress: Callable[[int, int], None] | None = None
         group = commit_rows(ctx.registry.settings, size)
         done = run.processed
         bulk = bulkload.wanted(ctx.registry.settings, run, run.total - run.processed)
-        with bulk_session(), bulkload.deferred(bulk), \
+        with bulk_session(), bulkload.deferred(run, bulk), \
                 _batches(ctx, run, size, bulk) as (processor, total, batches):
             batches = iter(batches)
             while True:
