@@ -148,18 +148,15 @@ def test_a_failed_bulk_load_builds_the_indexes_again_and_resumes(org, tmp_path, 
     assert Lead.select().where(Lead.name.startswith("客户")).count() == 50
 
 
-def test_the_change_log_holds_what_others_do_to_leads_and_nothing_of_the_run(org):
-    """Inserts by anyone but the run's own file, updates that only add channels: `insert`;
-    a channel removed or replaced, a merge, a division moved, a delete: `change`; a save
-    that changes no channel: nothing."""
-    sha = "ab" * 32
+def test_the_change_log_holds_what_others_do_to_existing_leads(org):
+    """Updates that only add channels: `insert`; a channel removed or replaced, a merge, a
+    division moved, a delete: `change`; a save that changes no channel, and any INSERT (new
+    leads are found above the highest id seen): nothing."""
     division = org.divisions["IA"]
     with database.atomic():
-        bulkload._watch(sha)
-    own = Lead.create(division=division, name="本文件", mobile="13800000001",
-                      import_key=f"{sha[:48]}:0000000002")
-    other = Lead.create(division=division, name="别的", mobile="13800000002",
-                        import_key=f"{'cd' * 24}:0000000002")
+        bulkload._watch()
+    own = Lead.create(division=division, name="甲", mobile="13800000001")
+    other = Lead.create(division=division, name="乙", mobile="13800000002")
     web = Lead.create(division=division, name="网单", mobile="13800000003")
     web.email = "w@example.com"
     web.save()  # a channel added
@@ -168,11 +165,12 @@ def test_the_change_log_holds_what_others_do_to_leads_and_nothing_of_the_run(org
     other.mobile = "13800000004"
     other.save()  # replaced
     Lead.update(merged_into=other.id).where(Lead.id == own.id).execute()
+    Lead.update(division=org.divisions["MD"]).where(Lead.id == other.id).execute()
     web.delete_instance()
     log = database.execute_sql(f'SELECT "lead_id", "kind" FROM "{bulkload.CHANGES}" '
                                'ORDER BY "seq"').fetchall()
-    assert log == [(other.id, "insert"), (web.id, "insert"), (web.id, "insert"),
-                   (other.id, "change"), (own.id, "change"), (web.id, "change")]
+    assert log == [(web.id, "insert"), (other.id, "change"), (own.id, "change"),
+                   (other.id, "change"), (web.id, "change")]
     assert bulkload.restore() == []  # the indexes are there; the log and triggers go
     assert not {bulkload.CHANGES, *bulkload.TRIGGERS} & bulkload._schema_names()
 
@@ -231,7 +229,7 @@ def test_indexes_a_killed_bulk_load_left_dropped_are_built_again(org, tmp_path, 
     with database.atomic():
         for name in names[:2]:
             database.execute_sql(f'DROP INDEX "{name}"')
-        bulkload._watch("ab" * 32)
+        bulkload._watch()
     assert bulkload.missing() == names[:2]
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     live = ImportRun.create(division=org.divisions["IA"], file_name="x.csv", file_path="x",
