@@ -8,6 +8,7 @@ size) in one run, as issue 5 asks:
     /tmp/venv/bin/python bench/bench_leads_import.py --rows 20000               # SQLite only
     /tmp/venv/bin/python bench/bench_leads_import.py --no-pipeline    # capture without part 2
     /tmp/venv/bin/python bench/bench_leads_import.py --worker-rows 0  # no worker process
+    /tmp/venv/bin/python bench/bench_leads_import.py --bulk-rows 0    # never bulk-load mode
 
 Each (backend, size) gets a throwaway install (base, contacts, opportunities, leads; on
 PostgreSQL a fresh schema, dropped afterwards) with one division, five reps and a round-robin
@@ -18,7 +19,9 @@ the importing process, of the import's worker process (`importer.worker`: readin
 encryption) and of the PostgreSQL backend serving the import (read from /proc when the server
 runs on this host) — on a shared host the CPU figures are the steadier ones. "floor" is the
 database alone writing the same finished rows again into an empty copy of the lead table with
-its indexes, batched and committed like the import (`floor_insert`): no importer can beat it.
+its indexes, batched and committed like the import (`floor_insert`; for a SQLite run in
+bulk-load mode, `importer.bulkload`, with the same indexes built after the rows): no importer
+can beat it. The backend is named "bulk-load" when the run loaded in that mode.
 Goals: ≥ 20k rows/s on SQLite, ≥ 10k on PostgreSQL, ≥ 0.5 × bare.
 """
 from __future__ import annotations

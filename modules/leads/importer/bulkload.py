@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from operator import itemgetter
 from typing import Iterator
 
 from core.db import atomic, database, is_postgres
@@ -87,6 +88,15 @@ def missing() -> list[str]:
     return [name for name in index_names() if name not in present]
 
 
+def _unwatch(present: set[str]) -> None:
+    """Drop a bulk load's change log and triggers, if there."""
+    if CHANGES in present or any(name in present for name in TRIGGERS):
+        with atomic():
+            for name in TRIGGERS:
+                database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+            database.execute_sql(f'DROP TABLE IF EXISTS "{CHANGES}"')
+
+
 def restore() -> list[str]:
     """End a bulk load's schema changes (the run ended, or was killed): drop its change log
     and triggers, build the deferred indexes that are missing (the model's own definitions,
@@ -94,11 +104,7 @@ def restore() -> list[str]:
     if is_postgres():
         return []
     present = _schema_names()
-    if CHANGES in present or any(name in present for name in TRIGGERS):
-        with atomic():
-            for name in TRIGGERS:
-                database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}"')
-            database.execute_sql(f'DROP TABLE IF EXISTS "{CHANGES}"')
+    _unwatch(present)
     absent = [name for name in index_names() if name not in present]
     if absent:
         Lead._schema.create_indexes(safe=True)
@@ -143,7 +149,7 @@ def deferred(run, on: bool) -> Iterator[None]:
         yield
         return
     with atomic():
-        restore()  # a killed bulk load's log and triggers, if any
+        _unwatch(_schema_names())  # a killed bulk load's, if any
         for name in index_names():
             database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
         _watch()
@@ -206,8 +212,10 @@ class HeldLedger(probes.Ledger):
             self.reloads += 1
             return
         grown = sorted({lead_id for _seq, lead_id, _kind in changes})
-        self._add(f'"id" > ?{" OR " if grown else ""}"id" IN ({", ".join("?" for _ in grown)})'
-                  if grown else '"id" > ?', (self.high, *grown))
+        where = '"id" > ?'
+        if grown:
+            where += f' OR "id" IN ({", ".join("?" for _ in grown)})'
+        self._add(where, (self.high, *grown))
 
     def _add(self, where: str, params: tuple) -> None:
         """Others' new leads, and leads whose channels grew, of the division: to `held`."""
@@ -233,11 +241,8 @@ class HeldLedger(probes.Ledger):
 
     def remember(self, cursor: int, held_pairs: list[tuple[str, int]]) -> None:
         """The batch's `(index, lead id)` pairs; its new leads' ids are the highest now."""
-        held, high = self.held, self.high
+        held = self.held
         for value, pk in held_pairs:
-            known = held.get(value)
-            if known is None or pk < known:
+            if held.setdefault(value, pk) > pk:
                 held[value] = pk
-            if pk > high:
-                high = pk
-        self.high = high
+        self.high = max(self.high, max(map(itemgetter(1), held_pairs), default=0))
