@@ -6,6 +6,8 @@ failure, or a killed run (the next run, the resume job)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 
 import pytest
 
@@ -18,6 +20,7 @@ from modules.leads.models_capture import ImportRowError, ImportRun
 from modules.leads.tests.capture_org import *  # noqa: F401,F403
 from modules.leads.tests.test_import import run_import
 from modules.leads.tests.test_import_ahead import elsewhere
+from modules.leads.tests.test_import_cli import _spawn, _wait_for_batches, huike  # noqa: F401
 from modules.leads.tests.test_import_worker import MIXED, outcome, setting_up, use_worker
 from tests.support import TEST_PG_URL
 
@@ -251,6 +254,39 @@ def test_indexes_a_killed_bulk_load_left_dropped_are_built_again(org, tmp_path, 
     setting_up(org)
     run_import(org, write(tmp_path, "b.csv", csv_bytes([row("小文件", "13900139001")])))
     assert bulkload.missing() == []  # a run too small for bulk mode builds them first
+
+
+def test_a_killed_bulk_load_resumes_and_leaves_no_index_dropped(org, tmp_path, monkeypatch,
+                                                                huike):  # noqa: F811
+    """`huike import leads` in bulk mode, frozen and SIGKILLed mid-file: the indexes stay
+    dropped and the triggers in place; running the command again resumes the run (too few
+    rows left for bulk mode now: it restores both first) without a duplicate."""
+    total = 3000
+    rows = [row(f"客户{n}", f"1380013{n:04d}", email=f"c{n}@example.com") for n in range(total)]
+    path = write(tmp_path, "big.csv", csv_bytes(rows))
+    monkeypatch.setenv("HUIKE_LEADS_IMPORT_BULK_ROWS", "1")
+    proc = _spawn(org.data_dir, path)
+    try:
+        run_id = _wait_for_batches(100, proc)
+        os.kill(proc.pid, signal.SIGSTOP)
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    monkeypatch.delenv("HUIKE_LEADS_IMPORT_BULK_ROWS")
+    run = ImportRun.get_by_id(run_id)
+    assert run.status == "running" and 0 < run.processed < total
+    assert bulkload.missing() == bulkload.index_names()  # killed mid-load
+    assert set(bulkload.TRIGGERS) <= bulkload._schema_names()
+    result = huike("import", "leads", str(path), "--division", "IA", "--batch-size", "25")
+    assert result.exit_code == 0, result.output
+    run = ImportRun.get_by_id(run_id)
+    assert (run.status, run.processed, run.created) == ("done", total, total)
+    assert Lead.select(Lead.import_key).distinct().count() == total == Lead.select().count()
+    assert bulkload.missing() == []
+    assert not {bulkload.CHANGES, *bulkload.TRIGGERS} & bulkload._schema_names()
 
 
 def test_bulk_mode_is_for_large_real_runs_that_at_least_double_the_table(org, monkeypatch):
