@@ -45,6 +45,7 @@ log = logging.getLogger("huike.leads.import")
 BULK_ROWS = 100_000  # default of the `leads.import_bulk_rows` setting (0: never)
 DEFERRED = ("mobile_bidx", "email_bidx", "wechat_bidx", "company_key")
 HELD = ("mobile_bidx", "email_bidx", "wechat_bidx")  # the columns the import dedupes on
+HELD_COLUMNS = ", ".join(f'"{column}"' for column in HELD)  # as SQL reads them
 CHANGES = "leads_bulk_change"  # the log others' lead changes go to during a bulk load
 TRIGGERS = ("leads_bulk_add", "leads_bulk_change", "leads_bulk_delete")
 
@@ -124,7 +125,7 @@ def _watch() -> None:
     kept = " AND ".join(f'(OLD."{c}" IS NULL OR OLD."{c}" = NEW."{c}")' for c in HELD)
     grown = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in HELD)
     same = 'OLD."merged_into" IS NEW."merged_into" AND OLD."division_id" = NEW."division_id"'
-    columns = ", ".join(f'"{c}"' for c in (*HELD, "merged_into", "division_id"))
+    columns = f'{HELD_COLUMNS}, "merged_into", "division_id"'
     for sql in (
         f'CREATE TABLE "{CHANGES}" ("seq" INTEGER PRIMARY KEY, "lead_id" INTEGER NOT NULL, '
         f'"kind" TEXT NOT NULL)',
@@ -162,10 +163,8 @@ def deferred(run, on: bool) -> Iterator[None]:
 def held_indexes(division_id: int) -> dict[str, int]:
     """`{blind index: id of the oldest unmerged lead of the division holding it}` — what
     `probes.existing_leads` answers for any value, read in one pass over the division."""
-    columns = ", ".join(f'"{Lead._meta.fields[name].column_name}"' for name in HELD)
-    division = Lead._meta.fields["division"].column_name
-    sql = (f'SELECT "id", {columns} FROM "{Lead._meta.table_name}" '
-           f'WHERE "{division}" = {database.param} AND "merged_into" IS NULL ORDER BY "id"')
+    sql = (f'SELECT "id", {HELD_COLUMNS} FROM "{Lead._meta.table_name}" '
+           f'WHERE "division_id" = {database.param} AND "merged_into" IS NULL ORDER BY "id"')
     held: dict[str, int] = {}
     for pk, *values in database.execute_sql(sql, (division_id,)):
         for value in values:
@@ -219,9 +218,8 @@ class HeldLedger(probes.Ledger):
 
     def _add(self, where: str, params: tuple) -> None:
         """Others' new leads, and leads whose channels grew, of the division: to `held`."""
-        columns = ", ".join(f'"{Lead._meta.fields[name].column_name}"' for name in HELD)
         rows = database.execute_sql(
-            f'SELECT "id", "division_id", "merged_into", {columns} '
+            f'SELECT "id", "division_id", "merged_into", {HELD_COLUMNS} '
             f'FROM "{Lead._meta.table_name}" WHERE {where}', params).fetchall()
         if rows:
             self.high = max(self.high, max(row[0] for row in rows))

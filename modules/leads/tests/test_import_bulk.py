@@ -6,8 +6,7 @@ failure, or a killed run (the next run, the resume job)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
+import time
 
 import pytest
 
@@ -20,7 +19,7 @@ from modules.leads.models_capture import ImportRowError, ImportRun
 from modules.leads.tests.capture_org import *  # noqa: F401,F403
 from modules.leads.tests.test_import import run_import
 from modules.leads.tests.test_import_ahead import elsewhere
-from modules.leads.tests.test_import_cli import _spawn, _wait_for_batches, huike  # noqa: F401
+from modules.leads.tests.test_import_cli import _killed_mid_file, _spawn, huike  # noqa: F401
 from modules.leads.tests.test_import_worker import MIXED, outcome, setting_up, use_worker
 from tests.support import TEST_PG_URL
 
@@ -43,6 +42,42 @@ def watch_indexes(monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(BatchProcessor, "handle", watched)
     return seen
+
+
+def bulk_batches(org, monkeypatch) -> list:
+    """What both mid-load tests start from: `setting_up`, the worker process and bulk mode
+    for any file, 10-row batches each committed alone (others commit between them); returns
+    the run's ledgers, appended as `run._held_ledger` makes them."""
+    from modules.leads.importer import run as run_module
+
+    setting_up(org)
+    use_worker(org, monkeypatch, 1)
+    bulk_from(org, monkeypatch, 1)
+    leads = org.registry.settings.values["leads"]
+    monkeypatch.setitem(leads, "import_batch_rows", 10)
+    monkeypatch.setitem(leads, "import_commit_rows", 10)
+    ledgers: list = []
+    held_ledger = run_module._held_ledger
+
+    def kept(processor, bulk):
+        held_ledger(processor, bulk)
+        ledgers.append(processor.ledger)
+
+    monkeypatch.setattr(run_module, "_held_ledger", kept)
+    return ledgers
+
+
+def before_batches(monkeypatch, actions: dict) -> None:
+    """Run `actions[n](feed)` before the worker's batch `n` reaches the importer."""
+    feed_batches = worker.Feed.__iter__
+
+    def slow_importer(feed):
+        for number, batch in enumerate(feed_batches(feed)):
+            if number in actions:
+                actions[number](feed)
+            yield batch
+
+    monkeypatch.setattr(worker.Feed, "__iter__", slow_importer)
 
 
 @pytest.mark.parametrize("policy", ["skip", "merge", "create"])
@@ -79,39 +114,23 @@ def test_a_lead_and_a_contact_added_during_a_bulk_load_are_found(org, tmp_path, 
     adds the new lead from the change log (`HeldLedger.observe`) and looks the customers up
     itself for the batches probed before that commit."""
     from modules.contacts.models import Account, Contact
-    from modules.leads.importer import run as run_module
 
-    setting_up(org)
-    use_worker(org, monkeypatch, 1)
-    bulk_from(org, monkeypatch, 1)
-    leads = org.registry.settings.values["leads"]
-    monkeypatch.setitem(leads, "import_batch_rows", 10)
-    monkeypatch.setitem(leads, "import_commit_rows", 10)
+    ledgers = bulk_batches(org, monkeypatch)
     rows = [row(f"客户{n}", f"1360013{n:04d}") for n in range(60)]
     path = write(tmp_path, "a.csv", csv_bytes(rows))
-    feed_batches = worker.Feed.__iter__
-    ledgers = []
-    held_ledger = run_module._held_ledger
-
-    def kept(processor, bulk):
-        held_ledger(processor, bulk)
-        ledgers.append(processor.ledger)
 
     def added_meanwhile():
         account = Account.create(name="华为", name_key="华为", division=org.divisions["MD"])
         Contact.create(account=account, name="赵工", phone="136 0013 0025")  # row 27
         Lead.create(division=org.divisions["IA"], name="网单", mobile="13600130027")  # row 29
 
-    def slow_importer(feed):
-        for number, batch in enumerate(feed_batches(feed)):
-            if number == 0:
-                while not feed.queue.full():
-                    pass
-                elsewhere(added_meanwhile)
-            yield batch
+    def when_the_queue_is_full(feed):
+        deadline = time.monotonic() + 30
+        while not feed.queue.full() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        elsewhere(added_meanwhile)
 
-    monkeypatch.setattr(run_module, "_held_ledger", kept)
-    monkeypatch.setattr(worker.Feed, "__iter__", slow_importer)
+    before_batches(monkeypatch, {0: when_the_queue_is_full})
     run = run_import(org, path)
     skipped = {e.row for e in ImportRowError.select().where(ImportRowError.run == run.id)}
     assert skipped == {27, 29}
@@ -182,39 +201,20 @@ def test_a_rep_changing_a_leads_mobile_during_a_bulk_load_is_seen(org, tmp_path,
     """王芳's mobile is changed to row 47's while the import runs: row 47 is her duplicate
     now, and the last row (her old mobile) a new lead; an unrelated commit reads nothing."""
     from modules.contacts.models import Account
-    from modules.leads.importer import run as run_module
 
-    setting_up(org)
-    use_worker(org, monkeypatch, 1)
-    bulk_from(org, monkeypatch, 1)
-    leads = org.registry.settings.values["leads"]
-    monkeypatch.setitem(leads, "import_batch_rows", 10)
-    monkeypatch.setitem(leads, "import_commit_rows", 10)
+    ledgers = bulk_batches(org, monkeypatch)
     rows = [row(f"客户{n}", f"1360013{n:04d}") for n in range(60)] + [row("旧号", "13900139000")]
     path = write(tmp_path, "a.csv", csv_bytes(rows))
-    feed_batches, ledgers = worker.Feed.__iter__, []
-    held_ledger = run_module._held_ledger
-
-    def kept(processor, bulk):
-        held_ledger(processor, bulk)
-        ledgers.append(processor.ledger)
 
     def changed_meanwhile():
         wang = Lead.get(Lead.name == "王芳")
         wang.mobile = "136 0013 0045"  # row 47
         wang.save()
 
-    def slow_importer(feed):
-        for number, batch in enumerate(feed_batches(feed)):
-            if number == 1:
-                elsewhere(lambda: Account.create(name="无关", name_key="无关",
-                                                 division=org.divisions["MD"]))  # no lead
-            if number == 2:
-                elsewhere(changed_meanwhile)
-            yield batch
-
-    monkeypatch.setattr(run_module, "_held_ledger", kept)
-    monkeypatch.setattr(worker.Feed, "__iter__", slow_importer)
+    before_batches(monkeypatch, {
+        1: lambda feed: elsewhere(lambda: Account.create(
+            name="无关", name_key="无关", division=org.divisions["MD"])),  # no lead touched
+        2: lambda feed: elsewhere(changed_meanwhile)})
     run = run_import(org, path)
     skipped = {e.row for e in ImportRowError.select().where(ImportRowError.run == run.id)}
     assert skipped == {47}
@@ -265,16 +265,7 @@ def test_a_killed_bulk_load_resumes_and_leaves_no_index_dropped(org, tmp_path, m
     rows = [row(f"客户{n}", f"1380013{n:04d}", email=f"c{n}@example.com") for n in range(total)]
     path = write(tmp_path, "big.csv", csv_bytes(rows))
     monkeypatch.setenv("HUIKE_LEADS_IMPORT_BULK_ROWS", "1")
-    proc = _spawn(org.data_dir, path)
-    try:
-        run_id = _wait_for_batches(100, proc)
-        os.kill(proc.pid, signal.SIGSTOP)
-        proc.kill()
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    run_id = _killed_mid_file(_spawn(org.data_dir, path), 100)
     monkeypatch.delenv("HUIKE_LEADS_IMPORT_BULK_ROWS")
     run = ImportRun.get_by_id(run_id)
     assert run.status == "running" and 0 < run.processed < total

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -92,20 +93,30 @@ def _wait_for_batches(minimum: int, proc: subprocess.Popen) -> int:
     raise AssertionError("the import never committed a batch")
 
 
-def test_killed_import_resumes_without_duplicates_or_half_rows(org, tmp_path, huike):
-    rows = [row(f"客户{n}", f"1380013{n:04d}", email=f"c{n}@example.com") for n in range(3000)]
-    rows[1500] = row("坏行", "12-34")
-    path = write(tmp_path, "big.csv", csv_bytes(rows))
-    proc = _spawn(org.data_dir, path)
+def _killed_mid_file(proc: subprocess.Popen, minimum: int,
+                     before: Callable[[], None] | None = None) -> int:
+    """Once `minimum` rows are committed (and `before()` ran), freeze the import wherever it
+    is — most likely mid-batch — and SIGKILL it: no cleanup, no rollback by the process
+    itself. Returns the run's id."""
     try:
-        run_id = _wait_for_batches(50, proc)
-        os.kill(proc.pid, signal.SIGSTOP)  # frozen wherever it is — most likely mid-batch
-        proc.kill()  # SIGKILL: no cleanup, no rollback by the process itself
+        run_id = _wait_for_batches(minimum, proc)
+        if before is not None:
+            before()
+        os.kill(proc.pid, signal.SIGSTOP)
+        proc.kill()
         proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return run_id
+
+
+def test_killed_import_resumes_without_duplicates_or_half_rows(org, tmp_path, huike):
+    rows = [row(f"客户{n}", f"1380013{n:04d}", email=f"c{n}@example.com") for n in range(3000)]
+    rows[1500] = row("坏行", "12-34")
+    path = write(tmp_path, "big.csv", csv_bytes(rows))
+    run_id = _killed_mid_file(_spawn(org.data_dir, path), 50)
     run = ImportRun.get_by_id(run_id)
     assert run.status == "running" and 0 < run.processed < 3000
     # whole commit groups only: on SQLite batches of 25 commit 100 rows at a time

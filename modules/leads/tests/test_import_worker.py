@@ -5,8 +5,6 @@ policy and in a dry run — survives a SIGKILL of the importer (resume, no dupli
 worker exits with it), and is replaced by the inline path when it cannot start."""
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from modules.leads.models import Lead
 from modules.leads.models_capture import ImportRowError, ImportRun
 from modules.leads.tests.capture_org import *  # noqa: F401,F403
 from modules.leads.tests.test_import import run_import
-from modules.leads.tests.test_import_cli import _wait_for_batches, huike  # noqa: F401
+from modules.leads.tests.test_import_cli import huike  # noqa: F401
 
 MIXED = [
     row("张伟", "+86 138-0013-8000", company="苏州精工", budget="50万"),
@@ -201,23 +199,14 @@ def _gone(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc")
 def test_killed_import_with_a_worker_resumes_and_the_worker_exits(
         org, tmp_path, huike):  # noqa: F811
-    from modules.leads.tests.test_import_cli import _spawn
+    from modules.leads.tests.test_import_cli import _killed_mid_file, _spawn
 
     total = worker.WORKER_ROWS + 4000  # big enough for the worker (default threshold)
     rows = [row(f"客户{n}", f"138{n:08d}", email=f"c{n}@example.com") for n in range(total)]
     path = write(tmp_path, "big.csv", csv_bytes(rows))
     proc = _spawn(org.data_dir, path)
     helpers: list[int] = []
-    try:
-        run_id = _wait_for_batches(100, proc)
-        helpers = _children(proc.pid)
-        os.kill(proc.pid, signal.SIGSTOP)  # frozen wherever it is — most likely mid-batch
-        proc.kill()
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    run_id = _killed_mid_file(proc, 100, lambda: helpers.extend(_children(proc.pid)))
     assert helpers  # the worker process (and multiprocessing's resource tracker)
     deadline = time.monotonic() + 60
     while not all(_gone(pid) for pid in helpers) and time.monotonic() < deadline:
