@@ -22,9 +22,8 @@ from __future__ import annotations
 import datetime as dt
 
 from modules.leads import rawsql
-from modules.leads.assignment_pick import (Facts, load_members, load_regions, load_rules,
-                                           lock_cursors, matches, pick,
-                                           save_cursors, take)
+from modules.leads.assignment_pick import (Facts, candidates, load_members, load_regions,
+                                           load_rules, lock_cursors, pick, save_cursors, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
 from modules.leads.models import Lead
@@ -87,14 +86,14 @@ def _choose(ctx, targets: list[Lead]) -> list[int | None]:
     facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
     by_division = load_rules(lead.division_id for lead in targets)
     load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
-    candidates = [[r for r in by_division.get(lead.division_id, []) if matches(r, lead, facts)]
-                  for lead in targets]
-    used = list({r.id: r for rules in candidates for r in rules}.values())
+    matching = candidates(by_division, targets, facts)
+    used = list({r.id: r for rules in {id(rules): rules for rules in matching}.values()
+                 for r in rules}.values())
     if used:
         lock_cursors(facts, [r.id for r in used if r.strategy != "named_user"])
         load_members(facts, used)
     owners: list[int | None] = []
-    for rules in candidates:
+    for rules in matching:
         owner = None
         for rule in rules:
             owner = pick(rule, facts)
@@ -121,17 +120,19 @@ def place_new(ctx, leads: list[Lead]) -> None:
     with transaction():
         owners = _choose(ctx, targets)
     policies = sla_policies(lead.division_id for lead in targets)
-    dues = {division: now + dt.timedelta(minutes=policy.first_response_minutes)
-            for division, policy in policies.items()}  # one deadline per division a batch
+    clocks = {division: {"assigned_at": now, "escalation_level": 0, "pool_entered_at": None,
+                         "protected_until": None, "first_response_met": None,
+                         "first_response_due_at": now + dt.timedelta(
+                             minutes=policy.first_response_minutes)}
+              for division, policy in policies.items()}  # the same for a division's batch
     placed = []
     for lead, owner in zip(targets, owners):
         data = lead.__data__
         if owner is None:
             data["pool_entered_at"] = now
             continue
-        data.update(owner=owner, assigned_at=now, escalation_level=0, pool_entered_at=None,
-                    protected_until=None, first_response_due_at=dues[data["division"]],
-                    first_response_met=None)
+        data.update(clocks[data["division"]])
+        data["owner"] = owner
         placed.append(lead)
     ctx.cache[PLACED] = placed
 

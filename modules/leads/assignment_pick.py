@@ -56,6 +56,7 @@ class Facts:
     zone: ZoneInfo
     region_codes: dict[int, str] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)  # rule id → user ids
+    positions: dict[int, dict[int, int]] = field(default_factory=dict)  # rule → user → index
     caps: dict[int, Cap] = field(default_factory=dict)
     open_counts: dict[int, int] = field(default_factory=dict)
     cursors: dict[int, AssignmentCursor] = field(default_factory=dict)
@@ -92,12 +93,16 @@ def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
 
 
 def eligible(user_id: int, rule: AssignmentRule, facts: Facts) -> bool:
+    """Below the smaller of the rule's and the user's cap of open leads, and inside the
+    user's working hours (runs for each lead a rule places: no lists built)."""
     cap_row = facts.caps.get(user_id)
-    caps = [c for c in (rule.__data__.get("max_open"), cap_row.max_open if cap_row else None)
-            if c is not None]
-    if caps and facts.open_counts.get(user_id, 0) >= min(caps):
+    limit = rule.__data__.get("max_open")
+    if cap_row is not None and cap_row.max_open is not None and (
+            limit is None or cap_row.max_open < limit):
+        limit = cap_row.max_open
+    if limit is not None and facts.open_counts.get(user_id, 0) >= limit:
         return False
-    return facts.open_now(cap_row.working_hours if cap_row else None)
+    return cap_row is None or facts.open_now(cap_row.working_hours)
 
 
 def _rotation(members: list[int], last_user: int | None) -> list[int]:
@@ -117,21 +122,56 @@ def pick(rule: AssignmentRule, facts: Facts) -> int | None:
         members = facts.members.get(rule_id, [])
         return user if user in members and eligible(user, rule, facts) else None
     cursor = facts.cursors[rule_id].__data__
-    rotation = _rotation(facts.members.get(rule_id, []), cursor.get("last_user"))
     if strategy == "least_open":
+        rotation = _rotation(facts.members.get(rule_id, []), cursor.get("last_user"))
         order = [u for u in rotation if eligible(u, rule, facts)]
         if not order:
             return None
         fewest = min(facts.open_counts.get(u, 0) for u in order)
         chosen = next(u for u in order if facts.open_counts.get(u, 0) == fewest)
-    else:  # the first eligible member in rotation order (no need to check the others)
-        chosen = next((u for u in rotation if eligible(u, rule, facts)), None)
+    else:
+        chosen = _next_eligible(rule, facts, cursor.get("last_user"))
         if chosen is None:
             return None
     cursor["last_user"] = chosen  # written back by `save_cursors`
     cursor["assigned"] = (cursor.get("assigned") or 0) + 1
     facts.moved.add(rule_id)
     return chosen
+
+
+def _next_eligible(rule: AssignmentRule, facts: Facts, last_user: int | None) -> int | None:
+    """Round robin: the first eligible member after `last_user` in rotation order (from
+    the top when unknown) — `_rotation`'s order walked by position, without building it
+    (this runs once per imported lead)."""
+    rule_id = rule.__data__["id"]
+    members = facts.members.get(rule_id, [])
+    count = len(members)
+    start = facts.positions.get(rule_id, {}).get(last_user, -1) + 1 if count else 0
+    for step in range(count):
+        user = members[(start + step) % count]
+        if eligible(user, rule, facts):
+            return user
+    return None
+
+
+def candidates(by_division: dict[int, list[AssignmentRule]], leads, facts: Facts) -> list[list]:
+    """The rules matching each lead, in order. A rule looks at the lead's division, region,
+    industry, source and score only (and at the batch's time): leads sharing those share the
+    answer, so each combination is matched once a batch (one dict lookup for most leads of
+    an import batch)."""
+    memo: dict[tuple, list] = {}
+    found = []
+    for lead in leads:
+        data = lead.__data__
+        division = data.get("division")
+        key = (division, data.get("region"), data.get("industry"), data.get("source"),
+               data.get("score") or 0)
+        rules = memo.get(key)
+        if rules is None:
+            rules = memo[key] = [r for r in by_division.get(division, ())
+                                 if matches(r, lead, facts)]
+        found.append(rules)
+    return found
 
 
 def take(user_id: int, facts: Facts) -> None:
@@ -197,6 +237,9 @@ def load_members(facts: Facts, rules) -> None:
         if rule.named_user_id and rule.named_user_id in active and rule.strategy == "named_user":
             members = members if rule.named_user_id in members else members + [rule.named_user_id]
         facts.members[rule.id] = members
+        positions = facts.positions[rule.id] = {}
+        for at, user in enumerate(members):
+            positions.setdefault(user, at)  # `members.index`: the first place a user has
 
 
 def open_counts(user_ids: list[int]) -> dict[int, int]:

@@ -3,8 +3,8 @@
 - `reader`: file type and encoding, header row, rows with spreadsheet row numbers;
 - `mapping`: header recognition (Chinese and English) and saved column mappings;
 - `batch`: one batch — clean, skip rows already imported, dedupe, encrypt, insert, merge;
-- `crypt` / `sql`: the hot path (channel encryption and blind indexes in a tight loop, one
-  multi-row INSERT per batch);
+- `crypt` / `heads` / `sql`: the hot path (channel encryption and blind indexes in a tight
+  loop, each row's INSERT values, one multi-row INSERT per batch);
 - `run`: the `ImportRun` lifecycle (create, claim, execute in transactional batches, finish,
   resume); `report`: the error report (CSV with BOM);
 - `service`: rights and options for the API and CLI; `jobs`: the huey tasks; `cli`:

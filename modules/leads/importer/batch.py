@@ -32,12 +32,11 @@ from modules.leads import pipeline, scoring
 from modules.leads.breakdown import store_of
 from modules.leads.importer.crypt import BatchCrypter, channels
 from modules.leads.importer import probes
+from modules.leads.importer.heads import DEFAULTS, STORED, Heads
 from modules.leads.importer.sql import InsertPlan, contacts_holding, keys_between
 from modules.leads.models import Lead
 from modules.leads.validation import Refs, clean
 
-STORED = ("name", "company", "company_key", "title", "campaign", "region", "industry", "budget",
-          "need", "source")
 FILLABLE = ("company", "title", "mobile", "email", "wechat", "campaign", "region", "industry",
             "budget", "need")
 EXTRA_CELLS = ("该行的列数多于表头 / the row has more cells than the header")
@@ -65,10 +64,11 @@ class RunSpec:
 class Pending:
     number: int
     cells: list[str]  # or `pack`ed into one string (from the worker)
-    values: dict
+    values: dict | None  # None: sent without them (`Prepared.__reduce__`): see `values_of`
     key: str
     indexes: dict = field(default_factory=dict)
     sealed: dict | None = None  # channel → ciphertext, when encrypted ahead (`seal`)
+    head: tuple | None = None  # the row's INSERT values up to its breakdown (`heads`)
     scored: tuple | None = None  # `scoring.score_ahead`'s form, when scored ahead (worker)
 
 
@@ -87,15 +87,23 @@ class Prepared:
     def __reduce__(self):
         """Pickled with each row as a plain tuple (the trip from the worker process): half
         the bytes and a third of the time of pickling every `Pending` as an object with its
-        `__dict__` (2.7 instead of 5.9 µs a row to pickle, 2.3 instead of 3.2 to unpickle)."""
+        `__dict__` (2.7 instead of 5.9 µs a row to pickle, 2.3 instead of 3.2 to unpickle).
+        A row with its `head` (`heads`) travels without its cleaned values: the head holds
+        every one an INSERT and a new lead need, and the values dict — its Decimal budget
+        pickled through `__reduce__` — was half the cost of the trip (pickle 7.0 → 3.4,
+        unpickle 3.6 → 2.2 µs a row). The rare row that needs them again (merged into)
+        gets them from its cells (`BatchProcessor.values_of`)."""
         return (_prepared, (self.rows, self.first, self.last, self.problems,
-                            [(p.number, p.cells, p.values, p.key, p.indexes, p.sealed, p.scored)
+                            [(p.number, p.cells, None if p.head is not None else p.values,
+                              p.key, p.indexes, p.head, p.scored)
                              for p in self.pending], self.probed))
 
 
 def _prepared(rows: int, first: int, last: int, problems: list, pending: list,
               probed: tuple | None = None) -> Prepared:
-    return Prepared(rows, first, last, problems, [Pending(*fields) for fields in pending],
+    return Prepared(rows, first, last, problems,
+                    [Pending(number, cells, values, key, indexes, None, head, scored)
+                     for number, cells, values, key, indexes, head, scored in pending],
                     probed)
 
 
@@ -155,13 +163,17 @@ def clean_rows(spec: RunSpec, refs: Refs, rows, problems: list) -> list[Pending]
         if len(cells) > width and any(c.strip() for c in cells[width:]):
             problems.append((number, "error", EXTRA_CELLS, cells))
             continue
-        raw = {name: (cells[at] if at < len(cells) else "") for at, name in mapping}
-        values, errors = clean(raw, refs, lenient_source=True)
+        values, errors = clean(_raw(cells, mapping), refs, lenient_source=True)
         if errors:
             problems.append((number, "error", _messages(errors), cells))
             continue
         pending.append(Pending(number, cells, values, import_key(sha, number)))
     return pending
+
+
+def _raw(cells: list[str], mapping: list[tuple[int, str]]) -> dict:
+    """A row's cells by lead field (a missing trailing cell is empty)."""
+    return {name: (cells[at] if at < len(cells) else "") for at, name in mapping}
 
 
 def seal(pending: list[Pending], specs: list, crypter: BatchCrypter) -> None:
@@ -185,34 +197,41 @@ def seal(pending: list[Pending], specs: list, crypter: BatchCrypter) -> None:
 
 
 def prepare(spec: RunSpec, refs: Refs, rows: list, crypter: BatchCrypter | None = None,
-            specs: list | None = None) -> Prepared:
+            specs: list | None = None, heads: Heads | None = None) -> Prepared:
     """The CPU-only part of a batch: clean every row; with a `crypter`, index and encrypt
-    the channels too (`seal`)."""
+    the channels too (`seal`), and with `heads` build each row's INSERT head from them."""
     problems: list = []
     pending = clean_rows(spec, refs, rows, problems)
     if crypter is not None:
         seal(pending, specs, crypter)
+        if heads is not None:
+            for p in pending:
+                if p.sealed is not None:
+                    p.head = heads.make(p, None)
     return Prepared(len(rows), rows[0][0] if rows else 0, rows[-1][0] if rows else 0,
                     problems, pending)
 
 
 def new_lead(p: Pending, spec: RunSpec, pk: int | None, now) -> Lead:
     """The new lead as it will be inserted, with every column the pipeline's steps read
-    (scoring's and assignment's `COLUMNS`). Built like a row peewee loads (`__data__`
-    filled directly): `Lead(**values)` costs ~20 setattr calls a row."""
-    values, indexes = p.values, p.indexes
+    (scoring's and assignment's `COLUMNS`), its values read off the row's head (`heads`:
+    they lead it, in `STORED` order) — or its cleaned values, with the same defaults, when
+    it has none. Built like a row peewee loads (`__data__` filled directly): `Lead(**values)`
+    costs ~20 setattr calls a row."""
+    head, indexes = p.head, p.indexes
+    if head is None:
+        head = tuple([p.values.get(name, DEFAULTS.get(name)) for name in STORED])
+    name, company, _key, title, campaign, region, industry, budget, need, source = head[:10]
     lead = Lead.__new__(Lead)
     lead.__data__ = {
         "id": pk, "division": spec.division_id, "owner": spec.owner_id, "status": "new",
-        "source": values.get("source", "other"), "budget": values.get("budget"),
-        "hot": False, "created_at": now, "last_activity_at": None,
-        "name": values.get("name"), "company": values.get("company"),
-        "title": values.get("title"), "region": values.get("region"),
-        "industry": values.get("industry"), "need": values.get("need"),
-        "campaign": values.get("campaign"), "mobile_bidx": indexes.get("mobile"),
-        "email_bidx": indexes.get("email"), "wechat_bidx": indexes.get("wechat"),
-        "score": 0, "score_breakdown": [], "first_response_at": None,
-        "first_response_due_at": None, "pool_entered_at": None, "merged_into": None}
+        "source": source, "budget": budget, "hot": False, "created_at": now,
+        "last_activity_at": None, "name": name, "company": company, "title": title,
+        "region": region, "industry": industry, "need": need, "campaign": campaign,
+        "mobile_bidx": indexes.get("mobile"), "email_bidx": indexes.get("email"),
+        "wechat_bidx": indexes.get("wechat"), "score": 0, "score_breakdown": [],
+        "first_response_at": None, "first_response_due_at": None, "pool_entered_at": None,
+        "merged_into": None}
     lead._dirty = set()
     lead.__rel__ = {}
     return lead
@@ -244,11 +263,19 @@ class BatchProcessor:
         self.seen: dict[str, int] = {}  # dry runs only: index → -row number of earlier rows
         self.breakdowns: dict = {}  # breakdown template → parsed (`scoring.restore`)
         self.store = store_of(ctx)  # breakdown templates saved by this run
-        self.varying = (*STORED, *(n for spec in self.specs for n in (spec.name, spec.index_name)),
-                        "import_key", "custom", "score_breakdown", *PIPELINE_COLUMNS)
-        self.custom = self.plan.convert("custom", {})  # a row's `custom` without a label
+        self.heads = Heads(self.plan, self.specs)
+        self.varying = (*self.heads.names, "score_breakdown", *PIPELINE_COLUMNS)
 
     # ------------------------------------------------------------------ steps
+    def values_of(self, p: Pending) -> dict:
+        """The row's cleaned values — for a row the worker process sent without them (its
+        head stands in for them), cleaned again from its cells: the same values, since
+        cleaning depends on the cells and the regions alone."""
+        if p.values is None:
+            p.values, _errors = clean(_raw(unpack(p.cells), self.spec.mapping), self.refs,
+                                      lenient_source=True)
+        return p.values
+
     def _lookups(self, pending: list[Pending], probed: tuple | None) -> tuple:
         """`(index → id of the division's oldest lead holding it, indexes a contact holds)`
         for the batch: the worker's probes brought up to date (`probes.Ledger`), else two
@@ -289,8 +316,8 @@ class BatchProcessor:
                 out.problems.append((p.number, "skipped", what, p.cells))
                 out.skipped += 1
             elif earlier is not None:
-                if _fill(earlier.values, p.values):
-                    earlier.sealed = earlier.scored = None  # redone with its new values
+                if _fill(self.values_of(earlier), self.values_of(p)):
+                    earlier.sealed = earlier.head = earlier.scored = None  # redone: new values
                     self._index(earlier, crypter)
                     for index in (v for v in earlier.indexes.values() if v):
                         first.setdefault(index, earlier)
@@ -301,36 +328,27 @@ class BatchProcessor:
 
     def _index(self, p: Pending, crypter: BatchCrypter) -> None:
         for spec in self.specs:
-            p.indexes[spec.name] = crypter.index(spec, p.values.get(spec.name))
+            p.indexes[spec.name] = crypter.index(spec, self.values_of(p).get(spec.name))
 
-    def _columns(self, template: list) -> tuple[dict, list, list]:
-        """A batch's column split: `(constants, stored defaults, pipeline defaults)` — the
-        columns no row sets (written once into the statement: `InsertPlan.insert`) and the
-        defaults of the ones rows may leave unset, all from the batch's `template` row."""
+    def _columns(self, template: list) -> tuple[dict, list]:
+        """A batch's column split: `(constants, pipeline defaults)` — the columns no row sets
+        (written once into the statement: `InsertPlan.insert`) and the defaults of the ones
+        assignment may leave unset, all from the batch's `template` row."""
         at = self.plan.position
         constants = {name: template[i] for name, i in at.items() if name not in self.varying}
-        return (constants, [(name, template[at[name]]) for name in STORED],
-                [(name, template[at[name]]) for name in PIPELINE_COLUMNS])
+        return constants, [(name, template[at[name]]) for name in PIPELINE_COLUMNS]
 
-    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, columns: tuple,
+    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, pipelined: list,
              stamps: dict) -> list:
-        """The row of a new lead, in `self.varying` order: its cleaned values, channels
-        (sealed by the worker, or encrypted here), key, and what `pipeline.before_insert`
-        set on its lead (score, owner, clocks). Datetimes go in as the text the driver would
+        """The row of a new lead, in `self.varying` order: its head (`heads`: built by the
+        worker process, or here), its score breakdown and what `pipeline.before_insert` set
+        on its lead (score, owner, clocks). Datetimes go in as the text the driver would
         make of them (`stamps`: one batch's few distinct values, formatted once)."""
-        _constants, stored, pipelined = columns
-        values, indexes, sealed, data = p.values, p.indexes, p.sealed, lead.__data__
-        row = [values.get(name, default) for name, default in stored]
-        for spec in self.specs:
-            row.append(sealed[spec.name] if sealed is not None else
-                       crypter.encrypt(spec, values.get(spec.name)))
-            row.append(indexes[spec.name])
-        row.append(p.key)
-        row.append(self.plan.convert("custom", {"source_label": values["source_label"]})
-                   if "source_label" in values else self.custom)
+        data = lead.__data__
         text = getattr(lead, "breakdown_json", None)
-        row.append(text if text is not None else
-                   self.plan.convert("score_breakdown", data.get("score_breakdown") or []))
+        row = [*(p.head if p.head is not None else self.heads.make(p, crypter)),
+               text if text is not None else
+               self.plan.convert("score_breakdown", data.get("score_breakdown") or [])]
         for name, default in pipelined:
             value = data.get(name, default)
             if value.__class__ is dt.datetime:
@@ -363,7 +381,7 @@ class BatchProcessor:
             current["region"] = lead.region_id
             changes: dict = {}
             for p in merges[lead.id]:
-                for name in _fill(current, p.values):
+                for name in _fill(current, self.values_of(p)):
                     changes[name] = current[name]
             if "company" in changes:
                 changes["company_key"] = current["company_key"]
@@ -411,11 +429,11 @@ class BatchProcessor:
         leads = [self._lead(p, None, now) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
         self.store.flush()  # the breakdown texts the new rows point at
-        stamps, columns = {now: at}, self._columns(template)
+        stamps, (constants, pipelined) = {now: at}, self._columns(template)
         if inserts:
-            self.plan.insert((self._row(p, lead, crypter, columns, stamps)
+            self.plan.insert((self._row(p, lead, crypter, pipelined, stamps)
                               for p, lead in zip(inserts, leads)),  # built as they are sent
-                             self.varying, columns[0])
+                             self.varying, constants)
             ids = keys_between(inserts[0].key, inserts[-1].key)
             for p, lead in zip(inserts, leads):
                 lead.__data__["id"] = ids.get(p.key)

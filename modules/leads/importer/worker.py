@@ -1,6 +1,7 @@
 """The import's second core: a worker process that reads the file and does each batch's
 CPU-only work — parse cells, `validation.clean`, blind indexes, AES-GCM encryption of the
-channels (`batch.prepare`), scoring (`scoring.score_ahead`, with the rules the importer loaded
+channels and each row's finished INSERT values but the importer's (`batch.prepare`,
+`importer.heads`), scoring (`scoring.score_ahead`, with the rules the importer loaded
 at the start: new leads have no engagements) and, on SQLite, each batch's duplicate lookups
 (`importer.probes`: a read snapshot the importer brings up to date) — while the importing
 process does what needs the write lock and the order: import-key check, dedupe, assignment,
@@ -143,15 +144,18 @@ def _prepare_all(spec, refs, path: str, skip: int, size: int, rules, out,
     from modules.leads.importer import probes
     from modules.leads.importer.batch import pack, prepare
     from modules.leads.importer.crypt import BatchCrypter, channels
+    from modules.leads.importer.heads import Heads
     from modules.leads.importer.reader import open_table
+    from modules.leads.importer.sql import InsertPlan
     from modules.leads.scoring import Memo
 
     specs = channels()
     crypter = BatchCrypter(specs)
+    heads = Heads(InsertPlan(), specs)
     memo = Memo(rules) if rules is not None else None
 
     def ready(batch):
-        prepared = prepare(spec, refs, batch, crypter, specs)
+        prepared = prepare(spec, refs, batch, crypter, specs, heads)
         if memo is not None:
             _score(prepared, spec, memo)
         if probing:
