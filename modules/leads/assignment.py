@@ -84,7 +84,7 @@ def _choose(ctx, targets: list[Lead]) -> list[int | None]:
     workloads loaded once, the rules' cursors locked and moved (in the caller's
     transaction)."""
     facts = Facts(now=ctx.now(), zone=zone_of(ctx.registry))
-    by_division = load_rules(lead.division_id for lead in targets)
+    by_division = load_rules(_divisions(targets))
     load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
     matching = candidates(by_division, targets, facts)
     used = list({r.id: r for rules in {id(rules): rules for rules in matching}.values()
@@ -108,6 +108,11 @@ def _choose(ctx, targets: list[Lead]) -> list[int | None]:
 PLACED = "leads.assignment.placed"
 
 
+def _divisions(leads: list[Lead]) -> set[int]:
+    """The leads' divisions (read off `__data__`: the descriptor costs ~0.5 µs a lead)."""
+    return {lead.__data__.get("division") for lead in leads}
+
+
 def place_new(ctx, leads: list[Lead]) -> None:
     """Before an import batch is inserted: choose the owners of its (id-less, in-memory)
     leads and set owner, clocks or pool entry on them, so the INSERT writes them at once —
@@ -119,7 +124,7 @@ def place_new(ctx, leads: list[Lead]) -> None:
     now = ctx.now()
     with transaction():
         owners = _choose(ctx, targets)
-    policies = sla_policies(lead.division_id for lead in targets)
+    policies = sla_policies(_divisions(targets))
     clocks = {division: {"assigned_at": now, "escalation_level": 0, "pool_entered_at": None,
                          "protected_until": None, "first_response_met": None,
                          "first_response_due_at": now + dt.timedelta(
@@ -139,9 +144,13 @@ def place_new(ctx, leads: list[Lead]) -> None:
 
 def announce(ctx, leads: list[Lead]) -> None:
     """After the insert of leads placed by `place_new` (ids set): notify their owners."""
-    placed = [lead for lead in ctx.cache.pop(PLACED, []) if lead.__data__.get("id") is not None]
-    if placed:  # `__data__` read directly (no field descriptor): this runs for every import row
-        send(ctx, notes(placed, {lead.__data__["id"]: lead.__data__["owner"] for lead in placed}))
+    by_owner: dict[int, list[Lead]] = {}
+    for lead in ctx.cache.pop(PLACED, []):  # `__data__` read directly: runs for every import row
+        data = lead.__data__
+        if data.get("id") is not None:
+            by_owner.setdefault(data["owner"], []).append(lead)
+    if by_owner:
+        send(ctx, owner_notes(by_owner))
 
 
 def give(ctx, leads: list[Lead], owners: dict[int, int], *, only_unowned: bool = False,
@@ -189,6 +198,11 @@ def notes(leads: list[Lead], owners: dict[int, int]) -> list[Note]:
     by_owner: dict[int, list[Lead]] = {}
     for lead in leads:
         by_owner.setdefault(owners[lead.__data__["id"]], []).append(lead)
+    return owner_notes(by_owner)
+
+
+def owner_notes(by_owner: dict[int, list[Lead]]) -> list[Note]:
+    """`notes` of leads already grouped by their new owner."""
     out = []
     for owner, mine in by_owner.items():
         if len(mine) > DIGEST_AFTER:

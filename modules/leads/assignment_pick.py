@@ -76,8 +76,9 @@ class Facts:
 
 
 # ------------------------------------------------------------------ matching (pure)
-def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
-    match, data = rule.__data__.get("match") or {}, lead.__data__
+def matches(rule: AssignmentRule, lead: Lead | None, facts: Facts) -> bool:
+    """Does the rule take the lead now? (`lead` None: a rule that looks at no lead field.)"""
+    match, data = rule.__data__.get("match") or {}, lead.__data__ if lead is not None else {}
     if match.get("region") and facts.region_codes.get(data.get("region")) not in match["region"]:
         return False
     if match.get("industry") and data.get("industry") not in match["industry"]:
@@ -157,21 +158,31 @@ def _next_eligible(rule: AssignmentRule, facts: Facts, last_user: int | None) ->
 def candidates(by_division: dict[int, list[AssignmentRule]], leads, facts: Facts) -> list[list]:
     """The rules matching each lead, in order. A rule looks at the lead's division, region,
     industry, source and score only (and at the batch's time): leads sharing those share the
-    answer, so each combination is matched once a batch (one dict lookup for most leads of
-    an import batch)."""
+    answer, so each combination is matched once a batch — and when no rule of a division
+    looks at the lead at all (a catch-all rotation), once for the whole division."""
     memo: dict[tuple, list] = {}
+    alike = {division: [r for r in rules if matches(r, None, facts)]
+             for division, rules in by_division.items() if not _looks_at_leads(rules)}
     found = []
     for lead in leads:
         data = lead.__data__
         division = data.get("division")
-        key = (division, data.get("region"), data.get("industry"), data.get("source"),
-               data.get("score") or 0)
-        rules = memo.get(key)
+        rules = alike.get(division)
         if rules is None:
-            rules = memo[key] = [r for r in by_division.get(division, ())
-                                 if matches(r, lead, facts)]
+            key = (division, data.get("region"), data.get("industry"), data.get("source"),
+                   data.get("score") or 0)
+            rules = memo.get(key)
+            if rules is None:
+                rules = memo[key] = [r for r in by_division.get(division, ())
+                                     if matches(r, lead, facts)]
         found.append(rules)
     return found
+
+
+def _looks_at_leads(rules: list[AssignmentRule]) -> bool:
+    """Does any of the rules match on something of the lead (`MATCH_KEYS`)?"""
+    return any((r.__data__.get("match") or {}).get(key) not in (None, [], "")
+               for r in rules for key in MATCH_KEYS)
 
 
 def take(user_id: int, facts: Facts) -> None:
