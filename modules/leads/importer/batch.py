@@ -27,6 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from operator import itemgetter
+
+import peewee as pw
 
 from modules.leads import pipeline, scoring
 from modules.leads.breakdown import store_of
@@ -60,7 +63,7 @@ class RunSpec:
     mapping: list[tuple[int, str]]  # (column position, lead field)
 
 
-@dataclass
+@dataclass(slots=True)  # ~10k a batch: built, read and freed faster without a __dict__
 class Pending:
     number: int
     cells: list[str]  # or `pack`ed into one string (from the worker)
@@ -231,7 +234,8 @@ def new_lead(p: Pending, spec: RunSpec, pk: int | None, now) -> Lead:
         "mobile_bidx": indexes.get("mobile"), "email_bidx": indexes.get("email"),
         "wechat_bidx": indexes.get("wechat"), "score": 0, "score_breakdown": [],
         "first_response_at": None, "first_response_due_at": None, "pool_entered_at": None,
-        "merged_into": None}
+        "merged_into": None, "assigned_at": None, "escalation_level": 0,
+        "protected_until": None, "first_response_met": None}  # every PIPELINE_COLUMNS
     lead._dirty = set()
     lead.__rel__ = {}
     return lead
@@ -265,6 +269,9 @@ class BatchProcessor:
         self.store = store_of(ctx)  # breakdown templates saved by this run
         self.heads = Heads(self.plan, self.specs)
         self.varying = (*self.heads.names, "score_breakdown", *PIPELINE_COLUMNS)
+        self.pipelined = itemgetter(*PIPELINE_COLUMNS)
+        self.dated = [at for at, name in enumerate(self.varying) if name in PIPELINE_COLUMNS
+                      and isinstance(Lead._meta.fields[name], pw.DateTimeField)]
 
     # ------------------------------------------------------------------ steps
     def values_of(self, p: Pending) -> dict:
@@ -330,33 +337,31 @@ class BatchProcessor:
         for spec in self.specs:
             p.indexes[spec.name] = crypter.index(spec, self.values_of(p).get(spec.name))
 
-    def _columns(self, template: list) -> tuple[dict, list]:
-        """A batch's column split: `(constants, pipeline defaults)` — the columns no row sets
-        (written once into the statement: `InsertPlan.insert`) and the defaults of the ones
-        assignment may leave unset, all from the batch's `template` row."""
-        at = self.plan.position
-        constants = {name: template[i] for name, i in at.items() if name not in self.varying}
-        return constants, [(name, template[at[name]]) for name in PIPELINE_COLUMNS]
+    def _constants(self, template: list) -> dict:
+        """The columns no row sets, from the batch's `template` row (written once into the
+        statement: `InsertPlan.insert`)."""
+        return {name: value for name, value in zip(self.plan.position, template)
+                if name not in self.varying}
 
-    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, pipelined: list,
-             stamps: dict) -> list:
+    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, stamps: dict) -> list:
         """The row of a new lead, in `self.varying` order: its head (`heads`: built by the
         worker process, or here), its score breakdown and what `pipeline.before_insert` set
-        on its lead (score, owner, clocks). Datetimes go in as the text the driver would
-        make of them (`stamps`: one batch's few distinct values, formatted once)."""
+        on its lead (`PIPELINE_COLUMNS`: score, owner, clocks — `new_lead` holds every one).
+        Datetimes go in as the text the driver would make of them (`stamps`: one batch's few
+        distinct values, formatted once)."""
         data = lead.__data__
         text = getattr(lead, "breakdown_json", None)
         row = [*(p.head if p.head is not None else self.heads.make(p, crypter)),
                text if text is not None else
-               self.plan.convert("score_breakdown", data.get("score_breakdown") or [])]
-        for name, default in pipelined:
-            value = data.get(name, default)
+               self.plan.convert("score_breakdown", data.get("score_breakdown") or []),
+               *self.pipelined(data)]
+        for at in self.dated:
+            value = row[at]
             if value.__class__ is dt.datetime:
                 text = stamps.get(value)
                 if text is None:
                     text = stamps[value] = stamp(value)
-                value = text
-            row.append(value)
+                row[at] = text
         return row
 
     def _lead(self, p: Pending, pk: int | None, now) -> Lead:
@@ -429,9 +434,9 @@ class BatchProcessor:
         leads = [self._lead(p, None, now) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
         self.store.flush()  # the breakdown texts the new rows point at
-        stamps, (constants, pipelined) = {now: at}, self._columns(template)
+        stamps, constants = {now: at}, self._constants(template)
         if inserts:
-            self.plan.insert((self._row(p, lead, crypter, pipelined, stamps)
+            self.plan.insert((self._row(p, lead, crypter, stamps)
                               for p, lead in zip(inserts, leads)),  # built as they are sent
                              self.varying, constants)
             ids = keys_between(inserts[0].key, inserts[-1].key)
