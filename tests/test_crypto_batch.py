@@ -38,3 +38,18 @@ def test_indexer_is_the_keyed_hmac_of_domain_and_value(install):
     assert keyring.indexer("phone") is keyring.indexer("phone")  # keyed once per domain
     assert keyring.indexer("phone")("王芳") == hmac.new(
         key, "phone\x00王芳".encode(), hashlib.sha256).hexdigest()[:INDEX_HEX_CHARS]
+
+
+@pytest.mark.parametrize("length", [1, 32, 63, 64, 65, 200])
+def test_hmac_states_are_rfc_2104_for_every_key_length(length):
+    """Keys shorter than, equal to and longer than SHA-256's block (hashed first)."""
+    from security.crypto.keyring import hmac_states
+
+    key = bytes((at * 7 + 1) % 256 for at in range(length))
+    inner, outer = hmac_states(key, b"domain\x00")
+    for message in (b"", b"13800138000", "王芳 wang@例子.cn".encode()):
+        mac, done = inner.copy(), outer.copy()
+        mac.update(message)
+        done.update(mac.digest())
+        assert done.hexdigest() == hmac.new(key, b"domain\x00" + message,
+                                            hashlib.sha256).hexdigest()
