@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 
 from modules.leads import rawsql
-from modules.leads.assignment_pick import (Facts, candidates, load_members, load_regions,
-                                           load_rules, lock_cursors, pick, save_cursors, take)
+from modules.leads.assignment_pick import (Facts, candidates, distinct_rules, load_members,
+                                           load_regions, load_rules, lock_cursors, pick,
+                                           save_cursors, take)
 from modules.leads.automation_models import OPEN_STATUSES
 from modules.leads.hours import zone_of
 from modules.leads.models import Lead
@@ -87,8 +88,7 @@ def _choose(ctx, targets: list[Lead]) -> list[int | None]:
     by_division = load_rules(_divisions(targets))
     load_regions(facts, [r for rules in by_division.values() for r in rules], targets)
     matching = candidates(by_division, targets, facts)
-    used = list({r.id: r for rules in {id(rules): rules for rules in matching}.values()
-                 for r in rules}.values())
+    used = distinct_rules(matching)
     if used:
         lock_cursors(facts, [r.id for r in used if r.strategy != "named_user"])
         load_members(facts, used)

@@ -76,9 +76,8 @@ class Facts:
 
 
 # ------------------------------------------------------------------ matching (pure)
-def matches(rule: AssignmentRule, lead: Lead | None, facts: Facts) -> bool:
-    """Does the rule take the lead now? (`lead` None: a rule that looks at no lead field.)"""
-    match, data = rule.__data__.get("match") or {}, lead.__data__ if lead is not None else {}
+def matches(rule: AssignmentRule, lead: Lead, facts: Facts) -> bool:
+    match, data = rule.__data__.get("match") or {}, lead.__data__
     if match.get("region") and facts.region_codes.get(data.get("region")) not in match["region"]:
         return False
     if match.get("industry") and data.get("industry") not in match["industry"]:
@@ -159,24 +158,29 @@ def candidates(by_division: dict[int, list[AssignmentRule]], leads, facts: Facts
     """The rules matching each lead, in order. A rule looks at the lead's division, region,
     industry, source and score only (and at the batch's time): leads sharing those share the
     answer, so each combination is matched once a batch — and when no rule of a division
-    looks at the lead at all (a catch-all rotation), once for the whole division."""
-    memo: dict[tuple, list] = {}
-    alike = {division: [r for r in rules if matches(r, None, facts)]
-             for division, rules in by_division.items() if not _looks_at_leads(rules)}
+    looks at the lead at all (a catch-all rotation), once for the whole division. Leads
+    with the same answer share one list."""
+    looking = {division: _looks_at_leads(rules) for division, rules in by_division.items()}
+    memo: dict = {}
     found = []
     for lead in leads:
         data = lead.__data__
         division = data.get("division")
-        rules = alike.get(division)
+        key = (division, data.get("region"), data.get("industry"), data.get("source"),
+               data.get("score") or 0) if looking.get(division, True) else division
+        rules = memo.get(key)
         if rules is None:
-            key = (division, data.get("region"), data.get("industry"), data.get("source"),
-                   data.get("score") or 0)
-            rules = memo.get(key)
-            if rules is None:
-                rules = memo[key] = [r for r in by_division.get(division, ())
-                                     if matches(r, lead, facts)]
+            rules = memo[key] = [r for r in by_division.get(division, ())
+                                 if matches(r, lead, facts)]
         found.append(rules)
     return found
+
+
+def distinct_rules(matching: list[list]) -> list[AssignmentRule]:
+    """Every rule of `candidates`' answer once, in first-seen order (its lists are shared
+    between leads: each is walked once)."""
+    lists = {id(rules): rules for rules in matching}.values()
+    return list({r.id: r for rules in lists for r in rules}.values())
 
 
 def _looks_at_leads(rules: list[AssignmentRule]) -> bool:

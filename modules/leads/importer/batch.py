@@ -35,7 +35,7 @@ from modules.leads import pipeline, scoring
 from modules.leads.breakdown import store_of
 from modules.leads.importer.crypt import BatchCrypter, channels
 from modules.leads.importer import probes
-from modules.leads.importer.heads import DEFAULTS, STORED, Heads
+from modules.leads.importer.heads import Heads
 from modules.leads.importer.sql import InsertPlan, contacts_holding, keys_between
 from modules.leads.models import Lead
 from modules.leads.validation import Refs, clean
@@ -218,13 +218,10 @@ def prepare(spec: RunSpec, refs: Refs, rows: list, crypter: BatchCrypter | None 
 def new_lead(p: Pending, spec: RunSpec, pk: int | None, now) -> Lead:
     """The new lead as it will be inserted, with every column the pipeline's steps read
     (scoring's and assignment's `COLUMNS`), its values read off the row's head (`heads`:
-    they lead it, in `STORED` order) — or its cleaned values, with the same defaults, when
-    it has none. Built like a row peewee loads (`__data__` filled directly): `Lead(**values)`
-    costs ~20 setattr calls a row."""
-    head, indexes = p.head, p.indexes
-    if head is None:
-        head = tuple([p.values.get(name, DEFAULTS.get(name)) for name in STORED])
-    name, company, _key, title, campaign, region, industry, budget, need, source = head[:10]
+    they lead it, in `heads.STORED` order). Built like a row peewee loads (`__data__` filled
+    directly): `Lead(**values)` costs ~20 setattr calls a row."""
+    indexes = p.indexes
+    name, company, _key, title, campaign, region, industry, budget, need, source = p.head[:10]
     lead = Lead.__new__(Lead)
     lead.__data__ = {
         "id": pk, "division": spec.division_id, "owner": spec.owner_id, "status": "new",
@@ -343,16 +340,15 @@ class BatchProcessor:
         return {name: value for name, value in zip(self.plan.position, template)
                 if name not in self.varying}
 
-    def _row(self, p: Pending, lead: Lead, crypter: BatchCrypter, stamps: dict) -> list:
-        """The row of a new lead, in `self.varying` order: its head (`heads`: built by the
-        worker process, or here), its score breakdown and what `pipeline.before_insert` set
+    def _row(self, p: Pending, lead: Lead, stamps: dict) -> list:
+        """The row of a new lead, in `self.varying` order: its head (`heads`), its score
+        breakdown and what `pipeline.before_insert` set
         on its lead (`PIPELINE_COLUMNS`: score, owner, clocks — `new_lead` holds every one).
         Datetimes go in as the text the driver would make of them (`stamps`: one batch's few
         distinct values, formatted once)."""
         data = lead.__data__
         text = getattr(lead, "breakdown_json", None)
-        row = [*(p.head if p.head is not None else self.heads.make(p, crypter)),
-               text if text is not None else
+        row = [*p.head, text if text is not None else
                self.plan.convert("score_breakdown", data.get("score_breakdown") or []),
                *self.pipelined(data)]
         for at in self.dated:
@@ -431,12 +427,15 @@ class BatchProcessor:
             "division": self.spec.division_id, "owner": self.spec.owner_id,
             "created_by": self.spec.created_by, "status": "new", "source": "other",
             "status_changed_at": at, "created_at": at, "updated_at": at})
+        for p in inserts:  # built by the worker process, unless inline or merged into
+            if p.head is None:
+                p.head = self.heads.make(p, crypter)
         leads = [self._lead(p, None, now) for p in inserts]
         pipeline.before_insert(self.ctx, leads)  # score, owner, clocks: written by the INSERT
         self.store.flush()  # the breakdown texts the new rows point at
         stamps, constants = {now: at}, self._constants(template)
         if inserts:
-            self.plan.insert((self._row(p, lead, crypter, stamps)
+            self.plan.insert((self._row(p, lead, stamps)
                               for p, lead in zip(inserts, leads)),  # built as they are sent
                              self.varying, constants)
             ids = keys_between(inserts[0].key, inserts[-1].key)

@@ -1,15 +1,15 @@
 """The head of a new lead's INSERT row: every column value an imported row decides by itself —
 its cleaned values (model defaults where the file left one empty), each channel's ciphertext
 and blind index, its import key and `custom` — in the order `BatchProcessor` sends columns
-(`Heads.NAMES`). Only the score breakdown and what assignment sets (owner, clocks: the
-importer's, in file order) follow it.
+(`Heads.names`). Only the score breakdown and what assignment sets (owner, clocks: the
+importer's, in file order) follow it. New leads are read off it too (`batch.new_lead`).
 
 The import's worker process builds each row's head right after encrypting it (`prepare`
-with a crypter) and sends it in place of the separate ciphertexts: the importing process —
-the import's bottleneck (docs/benchmarks.md) — then copies a finished tuple instead of
-assembling ~17 values a row, and unpickles one tuple instead of a dict of ciphertexts. A row
-whose values change in the importer (an earlier row of the batch filled in by `merge`) loses
-its head, and the importer builds it with the same code (`Heads.make`).
+with a crypter) and sends it in place of the ciphertexts and cleaned values (docs/
+benchmarks.md, "rows finished by the worker"): the importing process copies a finished
+tuple instead of assembling ~17 values a row. A row without one — read inline, refused by
+the worker's crypter, or an earlier row of the batch filled in by `merge` — gets it from
+the importer, with the same code (`Heads.make`), before its lead is built.
 """
 from __future__ import annotations
 

@@ -112,8 +112,9 @@ def _score(prepared, spec, memo) -> None:
     from modules.leads.scoring import score_ahead
 
     now = utcnow()
-    leads = [new_lead(p, spec, None, now) for p in prepared.pending]
-    for p, scored in zip(prepared.pending, score_ahead(leads, memo, now)):
+    ahead = [p for p in prepared.pending if p.head is not None]  # the rest: the importer's
+    leads = [new_lead(p, spec, None, now) for p in ahead]
+    for p, scored in zip(ahead, score_ahead(leads, memo, now)):
         p.scored = scored
 
 
